@@ -1,0 +1,161 @@
+"""Messaging activities: render, record in the outbox, deliver once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Engine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from partnerflow.activities.email_backends import EmailBackend, OutboundEmail
+from partnerflow.activities.errors import INVALID_RECIPIENT, PermanentDeliveryError
+from partnerflow.activities.rendering import Renderer, TemplateError
+from partnerflow.activities.slack_backends import OutboundSlack, SlackBackend
+from partnerflow.config import Settings
+from partnerflow.domain.messages import DeliveryResult, EmailRequest, SlackRequest
+from partnerflow.store import outbox
+from partnerflow.store.db import session_scope
+from partnerflow.store.models import Partner
+from partnerflow.tokens import make_portal_token
+
+log = logging.getLogger(__name__)
+
+
+class MessagingActivities:
+    """Email to partners and Slack to managers, each message at most once per idempotency key."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        email_backend: EmailBackend,
+        slack_backend: SlackBackend,
+        renderer: Renderer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.email_backend = email_backend
+        self.slack_backend = slack_backend
+        self.renderer = renderer or Renderer()
+
+    @activity.defn(name="send_email")
+    def send_email(self, request: EmailRequest) -> DeliveryResult:
+        partner = self._partner(request.partner_id)
+        context = self._partner_context(partner) | request.context
+        rendered = _render_or_fail(lambda: self.renderer.email(request.template, partner.locale, context))
+        draft = outbox.Draft(
+            idempotency_key=request.idempotency_key,
+            channel="email",
+            recipient=partner.email,
+            template=request.template,
+            subject=rendered.subject,
+            body_text=rendered.text,
+            body_html=rendered.html,
+            partner_id=partner.id,
+        )
+        email = OutboundEmail(
+            idempotency_key=request.idempotency_key,
+            to=partner.email,
+            to_name=partner.name,
+            from_email=self.settings.email_from,
+            from_name=self.settings.email_from_name,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+        )
+
+        def send() -> str | None:
+            try:
+                validate_email(partner.email, check_deliverability=False)
+            except EmailNotValidError as exc:
+                raise PermanentDeliveryError(
+                    INVALID_RECIPIENT, f"invalid address {partner.email!r}: {exc}"
+                ) from exc
+            return self.email_backend.send(email)
+
+        return self._deliver(draft, self.email_backend.name, send)
+
+    @activity.defn(name="notify_managers")
+    def notify_managers(self, request: SlackRequest) -> DeliveryResult:
+        context: dict[str, Any] = {"settings": self._public_settings()}
+        if request.partner_id:
+            context |= self._partner_context(self._partner(request.partner_id))
+        context |= request.context
+        text = _render_or_fail(lambda: self.renderer.slack(request.template, context))
+        channel = self.settings.slack_channel
+        draft = outbox.Draft(
+            idempotency_key=request.idempotency_key,
+            channel="slack",
+            recipient=channel,
+            template=request.template,
+            subject="",
+            body_text=text,
+            partner_id=request.partner_id,
+        )
+        message = OutboundSlack(request.idempotency_key, channel, text)
+        return self._deliver(draft, self.slack_backend.name, lambda: self.slack_backend.post(message))
+
+    def _deliver(self, draft: outbox.Draft, backend: str, send: Any) -> DeliveryResult:
+        key = draft.idempotency_key
+        with session_scope(self.engine) as session:
+            record = outbox.claim(session, draft, backend)
+            if record.status == "sent":
+                log.info("message %s already sent; not sending again", key)
+                return DeliveryResult(key, "duplicate", record.provider_message_id)
+        try:
+            provider_id = send()
+        except PermanentDeliveryError as exc:
+            self._note_failure(key, str(exc), permanent=True)
+            raise ApplicationError(str(exc), type=exc.kind, non_retryable=True) from exc
+        except Exception as exc:
+            self._note_failure(key, f"{type(exc).__name__}: {exc}", permanent=False)
+            raise
+        with session_scope(self.engine) as session:
+            outbox.mark_sent(session, key, provider_id)
+        return DeliveryResult(key, "sent", provider_id)
+
+    def _note_failure(self, key: str, error: str, permanent: bool) -> None:
+        log.warning("delivery of %s failed (%s): %s", key, "permanent" if permanent else "will retry", error)
+        with session_scope(self.engine) as session:
+            outbox.mark_failed(session, key, error, permanent=permanent)
+
+    def _partner(self, partner_id: str) -> Partner:
+        with session_scope(self.engine) as session:
+            partner = session.get(Partner, partner_id)
+        if partner is None:
+            raise ApplicationError(
+                f"partner {partner_id} not found", type="PartnerNotFound", non_retryable=True
+            )
+        return partner
+
+    def _partner_context(self, partner: Partner) -> dict[str, Any]:
+        token = make_portal_token(self.settings.portal_signing_key, partner.id)
+        return {
+            "partner": partner.model_dump(mode="json"),
+            "portal_url": self.settings.portal_url(token),
+            "dashboard_url": f"{self.settings.public_url.rstrip('/')}/partners/{partner.id}",
+            "workflow_url": _workflow_url(self.settings, partner.id),
+        }
+
+    def _public_settings(self) -> dict[str, str]:
+        return {
+            "public_url": self.settings.public_url,
+            "temporal_ui_url": self.settings.temporal_ui_url,
+        }
+
+
+def _workflow_url(settings: Settings, partner_id: str) -> str:
+    return (
+        f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}"
+        f"/workflows/partner-{partner_id}"
+    )
+
+
+def _render_or_fail(render: Any) -> Any:
+    try:
+        return render()
+    except TemplateError as exc:
+        raise ApplicationError(str(exc), type="TemplateError", non_retryable=True) from exc

@@ -1,0 +1,1 @@
+"""The HTTP API: thin FastAPI layer over the store and the workflows."""

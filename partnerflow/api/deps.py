@@ -1,0 +1,66 @@
+"""Dependencies injected into routes: settings, database session, Temporal client, manager."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio.client import Client
+
+from partnerflow.config import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def get_temporal(request: Request) -> Client:
+    client = request.app.state.temporal
+    if client is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Temporal is not reachable yet")
+    return client
+
+
+_bearer = HTTPBearer(auto_error=False, description="Manager token from PARTNERFLOW_MANAGER_TOKENS")
+
+
+def get_manager(
+    settings: Annotated[Settings, Depends(get_settings)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The manager's name for a valid bearer token; 401 otherwise (constant-time comparison)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("missing bearer token (Authorization: Bearer <manager token>)")
+    given = credentials.credentials.encode()
+    found: str | None = None
+    for token, name in settings.manager_token_map.items():
+        if hmac.compare_digest(token.encode(), given):
+            found = name
+    if found is None:
+        raise _unauthorized("invalid manager token")
+    return found
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SessionDep = Annotated[Session, Depends(get_session)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+ManagerDep = Annotated[str, Depends(get_manager)]

@@ -1,0 +1,68 @@
+"""The FastAPI application: one Temporal client and one engine per process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from partnerflow import __version__
+from partnerflow.api.routes import health, outbox, partners, webhooks
+from partnerflow.config import Settings
+from partnerflow.store.db import make_engine
+from partnerflow.temporal import connect
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, temporal: Client | None = None
+) -> FastAPI:
+    """The app; tests pass their own engine/client, production builds them from settings."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = engine or make_engine(settings.effective_database_url)
+        app.state.temporal = temporal
+        connector = None if temporal else asyncio.create_task(_keep_connecting(app, settings))
+        try:
+            yield
+        finally:
+            if connector:
+                connector.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await connector
+            if engine is None:
+                app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Partnerflow",
+        version=__version__,
+        summary="Partner program lifecycle automation on Temporal.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    for module in (webhooks, partners, outbox, health):
+        app.include_router(module.router)
+    return app
+
+
+async def _keep_connecting(app: FastAPI, settings: Settings) -> None:
+    """Connect to Temporal, retrying while it comes up; /healthz says 503 until then."""
+    delay = 0.5
+    while True:
+        try:
+            app.state.temporal = await connect(settings)
+            log.info("connected to Temporal at %s", settings.temporal_address)
+            return
+        except Exception as exc:
+            log.warning("Temporal at %s not reachable (%s); retrying", settings.temporal_address, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10)

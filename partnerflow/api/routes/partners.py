@@ -1,0 +1,121 @@
+"""Manager API: list partners, see one live from its workflow, decide applications."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from partnerflow.api.deps import EngineDep, ManagerDep, TemporalDep
+from partnerflow.api.schemas import (
+    DecisionBody,
+    DecisionResponse,
+    PartnerDetail,
+    PartnerList,
+    PartnerSummary,
+)
+from partnerflow.domain.lifecycle import DecisionInput, PartnerStatus, workflow_id_for
+from partnerflow.domain.stages import Decision, Stage, empty_checklist
+from partnerflow.store import partners as partner_store
+from partnerflow.store.db import session_scope
+from partnerflow.store.models import Partner
+from partnerflow.workflows.lifecycle import ALREADY_DECIDED, PartnerLifecycleWorkflow
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/partners", tags=["partners"])
+
+
+@router.get("", response_model=PartnerList)
+def list_partners(
+    engine: EngineDep,
+    _manager: ManagerDep,
+    stage: Stage | None = None,
+    program: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> PartnerList:
+    """Partners, newest first, optionally in one stage or program."""
+    with session_scope(engine) as session:
+        rows = partner_store.list_partners(session, stage and stage.value, program, limit, offset)
+    return PartnerList(items=[_summary(row) for row in rows])
+
+
+@router.get("/{partner_id}", response_model=PartnerDetail)
+async def get_partner(
+    partner_id: str, engine: EngineDep, client: TemporalDep, _manager: ManagerDep
+) -> PartnerDetail:
+    """One partner; stage, checklist and history come live from their workflow."""
+    partner = await run_in_threadpool(_load, engine, partner_id)
+    live = await _live_status(client, partner)
+    return PartnerDetail(
+        **_summary(partner).model_dump() | {"stage": live.stage.value, "tier": live.tier or partner.tier},
+        checklist=live.checklist,
+        history=live.history,
+        workflow_id=workflow_id_for(partner.id),
+    )
+
+
+@router.post(
+    "/{partner_id}/decision",
+    response_model=DecisionResponse,
+    responses={404: {"description": "unknown partner"}, 409: {"description": "already decided"}},
+)
+async def decide(
+    partner_id: str, body: DecisionBody, engine: EngineDep, client: TemporalDep, manager: ManagerDep
+) -> DecisionResponse:
+    """Approve or reject an application; answers once the workflow has taken the decision."""
+    partner = await run_in_threadpool(_load, engine, partner_id)
+    handle = client.get_workflow_handle(workflow_id_for(partner.id))
+    decision = DecisionInput(
+        decision=Decision(body.decision),
+        manager=(body.manager or manager).strip() or manager,
+        reason=body.reason,
+        share_reason=body.share_reason,
+    )
+    try:
+        result = await handle.execute_update(PartnerLifecycleWorkflow.decide, decision)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == ALREADY_DECIDED:
+            raise HTTPException(status.HTTP_409_CONFLICT, cause.message) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(cause or exc)) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:  # the workflow has completed (rejected)
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, f"application of partner {partner_id} is already decided"
+            ) from exc
+        raise
+    return DecisionResponse(partner_id=result.partner_id, stage=result.stage.value)
+
+
+async def _live_status(client: Client, partner: Partner) -> PartnerStatus:
+    handle = client.get_workflow_handle(workflow_id_for(partner.id))
+    try:
+        return await handle.query(PartnerLifecycleWorkflow.status)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        log.warning("no workflow for partner %s; showing the stored stage", partner.id)
+        return PartnerStatus(partner.id, Stage(partner.stage), empty_checklist(), partner.tier, [])
+
+
+def _load(engine: Engine, partner_id: str) -> Partner:
+    with session_scope(engine) as session:
+        partner = session.get(Partner, partner_id)
+    if partner is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"partner {partner_id} not found")
+    return partner
+
+
+def _summary(partner: Partner) -> PartnerSummary:
+    return PartnerSummary(
+        partner_id=partner.id,
+        **partner.model_dump(include={"email", "name", "company", "program", "locale", "stage", "tier"}),
+        created_at=partner.created_at,
+        stage_changed_at=partner.stage_changed_at,
+    )

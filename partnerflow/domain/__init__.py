@@ -1,0 +1,1 @@
+"""Pure types and rules shared by workflows, activities and the API (no I/O)."""

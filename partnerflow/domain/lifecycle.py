@@ -1,0 +1,68 @@
+"""Inputs, results and state of the partner lifecycle workflow (Temporal payloads)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from partnerflow.domain.stages import Decision, Stage, empty_checklist
+
+
+def workflow_id_for(partner_id: str) -> str:
+    return f"partner-{partner_id}"
+
+
+@dataclass
+class HistoryEntry:
+    at: str  # ISO 8601, workflow time
+    event: str
+    detail: str = ""
+
+
+@dataclass
+class LifecycleState:
+    """Everything the workflow carries across continue-as-new."""
+
+    stage: Stage = Stage.APPLIED
+    checklist: dict[str, bool] = field(default_factory=empty_checklist)
+    tier: str | None = None
+    history: list[HistoryEntry] = field(default_factory=list)
+
+
+@dataclass
+class ApprovalTimings:
+    """When undecided applications nag managers (snapshotted at signup from settings)."""
+
+    reminder: timedelta = timedelta(days=2)
+    escalation: timedelta = timedelta(days=5)
+
+
+@dataclass
+class LifecycleInput:
+    partner_id: str
+    program: str = "default"
+    approval: ApprovalTimings = field(default_factory=ApprovalTimings)
+    state: LifecycleState | None = None  # set when continuing-as-new
+
+
+@dataclass
+class DecisionInput:
+    decision: Decision
+    manager: str
+    reason: str | None = None
+    share_reason: bool = False
+
+
+@dataclass
+class DecisionResult:
+    partner_id: str
+    stage: Stage
+
+
+@dataclass
+class PartnerStatus:
+    partner_id: str
+    stage: Stage
+    checklist: dict[str, bool]
+    tier: str | None
+    history: list[HistoryEntry]

@@ -1,0 +1,38 @@
+"""Message requests passed from workflows to the messaging activities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class EmailRequest:
+    """Send ``template`` to a partner, at most once per ``idempotency_key``."""
+
+    idempotency_key: str
+    partner_id: str
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SlackRequest:
+    """Post ``template`` to the managers' channel, at most once per ``idempotency_key``."""
+
+    idempotency_key: str
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    partner_id: str | None = None
+
+
+@dataclass
+class DeliveryResult:
+    idempotency_key: str
+    status: str  # "sent" | "duplicate"
+    provider_message_id: str | None = None
+
+
+def message_key(partner_id: str, purpose: str) -> str:
+    """Business idempotency key, e.g. ``partner:abc:welcome``."""
+    return f"partner:{partner_id}:{purpose}"

@@ -1,0 +1,1 @@
+"""System of record: SQLModel tables, engine and queries."""

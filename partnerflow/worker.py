@@ -1,0 +1,78 @@
+"""The Temporal worker: settings → clients → Worker → run until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from partnerflow.activities.email_backends import (
+    EmailBackend,
+    LocalOutboxEmailBackend,
+    SendGridBackend,
+)
+from partnerflow.activities.messaging import MessagingActivities
+from partnerflow.activities.slack_backends import (
+    LocalOutboxSlackBackend,
+    SlackBackend,
+    SlackWebBackend,
+)
+from partnerflow.activities.store import StoreActivities
+from partnerflow.config import Settings
+from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
+
+log = logging.getLogger(__name__)
+
+WORKFLOWS: Sequence[type] = (PartnerLifecycleWorkflow,)
+
+
+def email_backend(settings: Settings) -> EmailBackend:
+    """SendGrid when an API key is configured, else the local outbox folder."""
+    if settings.sendgrid_api_key:
+        return SendGridBackend(settings.sendgrid_api_key.get_secret_value(), settings.sendgrid_host)
+    return LocalOutboxEmailBackend(settings.outbox_dir)
+
+
+def slack_backend(settings: Settings) -> SlackBackend:
+    """Slack when a bot token is configured, else the local outbox folder."""
+    if settings.slack_bot_token:
+        return SlackWebBackend(settings.slack_bot_token.get_secret_value(), settings.slack_base_url)
+    return LocalOutboxSlackBackend(settings.outbox_dir)
+
+
+def activities(settings: Settings, engine: Engine) -> list[Any]:
+    messaging = MessagingActivities(settings, engine, email_backend(settings), slack_backend(settings))
+    store = StoreActivities(engine)
+    return [
+        messaging.send_email,
+        messaging.notify_managers,
+        store.record_stage,
+        store.record_decision,
+        store.pending_applications,
+    ]
+
+
+def build_worker(client: Client, settings: Settings, engine: Engine, executor: ThreadPoolExecutor) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities(settings, engine),
+        activity_executor=executor,
+        max_concurrent_activities=executor._max_workers,
+    )
+
+
+async def run_worker(client: Client, settings: Settings, engine: Engine, stop: asyncio.Event) -> None:
+    """Run until ``stop`` is set, then finish in-flight tasks and return."""
+    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity") as executor:
+        worker = build_worker(client, settings, engine, executor)
+        async with worker:
+            log.info("worker polling task queue %r", settings.task_queue)
+            await stop.wait()
