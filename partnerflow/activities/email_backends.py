@@ -62,6 +62,7 @@ class SendGridBackend:
 
     def __init__(self, api_key: str, host: str = "https://api.sendgrid.com") -> None:
         self.client = SendGridAPIClient(api_key=api_key, host=host)
+        self.client.client.timeout = 15  # python_http_client waits forever by default
 
     def send(self, email: OutboundEmail) -> str | None:
         mail = Mail(
@@ -72,7 +73,7 @@ class SendGridBackend:
             html_content=email.html,
         )
         mail.add_custom_arg(CustomArg("idempotency_key", email.idempotency_key))
-        for item in email.attachments:
+        for item in reversed(email.attachments):  # add_attachment prepends
             mail.add_attachment(
                 Attachment(base64.b64encode(item.content).decode(), item.filename, item.content_type)
             )

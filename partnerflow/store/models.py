@@ -34,7 +34,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
-def _ts(**kwargs: object) -> "Column[datetime]":
+def _ts(**kwargs: object) -> Column[datetime]:
     return Column(UTCDateTime(), **kwargs)  # type: ignore[arg-type]
 
 

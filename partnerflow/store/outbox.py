@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from partnerflow.store.models import OutboxMessage, utcnow
 
@@ -82,7 +82,7 @@ def list_messages(
 ) -> list[OutboxMessage]:
     statement = select(OutboxMessage).order_by(col(OutboxMessage.id).desc())
     if to:
-        statement = statement.where(OutboxMessage.recipient == to.strip().lower())
+        statement = statement.where(func.lower(OutboxMessage.recipient) == to.strip().lower())
     if status:
         statement = statement.where(OutboxMessage.status == status)
     if channel:

@@ -197,20 +197,19 @@ class _FakeServer:
         )
         with self._lock:
             failure = self._failures.pop(0) if self._failures else None
+        target: list[RecordedRequest] | None = None
         if failure is not None:
             reply = self._failure_reply(failure)
-            accepted = False
         else:
             try:
-                reply, accepted = self._handle(request)
+                reply, target = self._handle(request)
             except Exception as exc:  # a bug in the fake: answer 500 rather than hang
                 reply = _Reply(500, f"fake server error: {exc!r}".encode(), "text/plain")
-                accepted = False
         request.status = reply.status
         with self._changed:
             self._requests.append(request)
-            if accepted:
-                self._messages.append(request)
+            if target is not None:
+                target.append(request)
             self._changed.notify_all()
         handler.send_response(reply.status)
         handler.send_header("Content-Type", reply.content_type)
@@ -221,7 +220,8 @@ class _FakeServer:
         if reply.body:
             handler.wfile.write(reply.body)
 
-    def _handle(self, request: RecordedRequest) -> tuple[_Reply, bool]:
+    def _handle(self, request: RecordedRequest) -> tuple[_Reply, list[RecordedRequest] | None]:
+        """The reply, and the list to record the request in besides ``.requests``."""
         raise NotImplementedError
 
     def _failure_reply(self, failure: _Failure) -> _Reply:
@@ -233,9 +233,7 @@ class _FakeServer:
 
 
 def _sendgrid_errors(*errors: tuple[str | None, str]) -> dict[str, Any]:
-    return {
-        "errors": [{"message": message, "field": field_, "help": None} for field_, message in errors]
-    }
+    return {"errors": [{"message": message, "field": field_, "help": None} for field_, message in errors]}
 
 
 class FakeSendGrid(_FakeServer):
@@ -269,33 +267,31 @@ class FakeSendGrid(_FakeServer):
             429: "too many requests",
         }.get(failure.status, "An internal server error occurred. Please try again later.")
         headers = {"Retry-After": "1"} if failure.status == 429 else {}
-        return _Reply.json(
-            failure.status, _sendgrid_errors((None, failure.error or default)), **headers
-        )
+        return _Reply.json(failure.status, _sendgrid_errors((None, failure.error or default)), **headers)
 
-    def _handle(self, request: RecordedRequest) -> tuple[_Reply, bool]:
+    def _handle(self, request: RecordedRequest) -> tuple[_Reply, list[RecordedRequest] | None]:
         path = request.path.split("?", 1)[0]
         if path != self.SEND_PATH:
-            return _Reply.json(404, _sendgrid_errors((None, "not found"))), False
+            return _Reply.json(404, _sendgrid_errors((None, "not found"))), None
         if request.method != "POST":
-            return _Reply.json(405, _sendgrid_errors((None, "method not allowed"))), False
+            return _Reply.json(405, _sendgrid_errors((None, "method not allowed"))), None
         if request.header("Authorization") != f"Bearer {self.api_key}":
             message = "The provided authorization grant is invalid, expired, or revoked"
             if request.header("Authorization") is None:
                 message = "Permission denied, wrong credentials"
-            return _Reply.json(401, _sendgrid_errors((None, message))), False
+            return _Reply.json(401, _sendgrid_errors((None, message))), None
         try:
             payload = json.loads(request.body)
         except ValueError:
-            return _Reply.json(400, _sendgrid_errors((None, "Bad Request"))), False
+            return _Reply.json(400, _sendgrid_errors((None, "Bad Request"))), None
         request.json = payload
         if isinstance(payload, dict):
             request.params = payload
         errors = self.validate(payload)
         if errors:
-            return _Reply.json(400, _sendgrid_errors(*errors)), False
+            return _Reply.json(400, _sendgrid_errors(*errors)), None
         request.message_id = secrets.token_urlsafe(16)
-        return _Reply(202, b"", "text/plain", {"X-Message-Id": request.message_id}), True
+        return _Reply(202, b"", "text/plain", {"X-Message-Id": request.message_id}), self._messages
 
     @staticmethod
     def validate(payload: Any) -> list[tuple[str | None, str]]:
@@ -313,8 +309,7 @@ class FakeSendGrid(_FakeServer):
             errors.append(
                 (
                     "personalizations",
-                    "The personalizations field is required and must have at least one "
-                    "personalization.",
+                    "The personalizations field is required and must have at least one personalization.",
                 )
             )
         else:
@@ -383,14 +378,11 @@ class FakeSendGrid(_FakeServer):
                     errors.append(
                         (
                             f"content.{index}.value",
-                            "The content value must be a string at least one character in "
-                            "length.",
+                            "The content value must be a string at least one character in length.",
                         )
                     )
             if "text/plain" not in types or "text/html" not in types:
-                errors.append(
-                    ("content", "Both a text/plain and a text/html content block are required.")
-                )
+                errors.append(("content", "Both a text/plain and a text/html content block are required."))
             elif types.index("text/plain") != 0 or types.index("text/html") != 1:
                 errors.append(
                     (
@@ -409,9 +401,7 @@ class FakeSendGrid(_FakeServer):
                 item = attachment if isinstance(attachment, dict) else {}
                 data = item.get("content")
                 if not data:
-                    errors.append(
-                        (f"attachments.{index}.content", "The attachment content is required.")
-                    )
+                    errors.append((f"attachments.{index}.content", "The attachment content is required."))
                 else:
                     try:
                         base64.b64decode(str(data), validate=True)
@@ -455,6 +445,19 @@ class FakeSlack(_FakeServer):
         self.channels = set(channels) if channels is not None else None
         self._ts_counter = itertools.count(1)
         self._posted: dict[tuple[str, str], dict[str, Any]] = {}
+        self._updates: list[RecordedRequest] = []
+
+    @property
+    def updates(self) -> list[RecordedRequest]:
+        """Accepted ``chat.update`` calls (a snapshot); ``.messages`` holds only posts."""
+        with self._lock:
+            return list(self._updates)
+
+    def reset(self) -> None:
+        super().reset()
+        with self._lock:
+            self._updates.clear()
+            self._posted.clear()
 
     @property
     def url(self) -> str:
@@ -486,14 +489,14 @@ class FakeSlack(_FakeServer):
     def _next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts_counter):06d}"
 
-    def _handle(self, request: RecordedRequest) -> tuple[_Reply, bool]:
+    def _handle(self, request: RecordedRequest) -> tuple[_Reply, list[RecordedRequest] | None]:
         path = request.path.split("?", 1)[0]
         if not path.startswith("/api/"):
-            return _Reply(404, b"Not Found", "text/plain"), False
+            return _Reply(404, b"Not Found", "text/plain"), None
         method = path.removeprefix("/api/")
         params = self._parse_params(request)
         if params is None:
-            return _Reply.json(200, {"ok": False, "error": "invalid_json"}), False
+            return _Reply.json(200, {"ok": False, "error": "invalid_json"}), None
         request.params = params
 
         authorization = request.header("Authorization")
@@ -503,9 +506,9 @@ class FakeSlack(_FakeServer):
             else params.get("token")
         )
         if not token:
-            return _Reply.json(200, {"ok": False, "error": "not_authed"}), False
+            return _Reply.json(200, {"ok": False, "error": "not_authed"}), None
         if token != self.token:
-            return _Reply.json(200, {"ok": False, "error": "invalid_auth"}), False
+            return _Reply.json(200, {"ok": False, "error": "invalid_auth"}), None
 
         if method == "auth.test":
             return _Reply.json(
@@ -519,14 +522,12 @@ class FakeSlack(_FakeServer):
                     "user_id": self.BOT_USER_ID,
                     "bot_id": self.BOT_ID,
                 },
-            ), False
+            ), None
         if method == "chat.postMessage":
             return self._post_message(request, params)
         if method == "chat.update":
             return self._update_message(request, params)
-        return _Reply.json(200, {"ok": False, "error": "unknown_method", "req_method": method}), (
-            False
-        )
+        return _Reply.json(200, {"ok": False, "error": "unknown_method", "req_method": method}), None
 
     @staticmethod
     def _parse_params(request: RecordedRequest) -> dict[str, Any] | None:
@@ -557,10 +558,12 @@ class FakeSlack(_FakeServer):
             return "no_text"
         return None
 
-    def _post_message(self, request: RecordedRequest, params: dict[str, Any]):
+    def _post_message(
+        self, request: RecordedRequest, params: dict[str, Any]
+    ) -> tuple[_Reply, list[RecordedRequest] | None]:
         error = self._check_message(params)
         if error:
-            return _Reply.json(200, {"ok": False, "error": error}), False
+            return _Reply.json(200, {"ok": False, "error": error}), None
         ts = self._next_ts()
         message: dict[str, Any] = {
             "type": "message",
@@ -577,12 +580,14 @@ class FakeSlack(_FakeServer):
         request.message_id = ts
         return _Reply.json(
             200, {"ok": True, "channel": params["channel"], "ts": ts, "message": message}
-        ), True
+        ), self._messages
 
-    def _update_message(self, request: RecordedRequest, params: dict[str, Any]):
+    def _update_message(
+        self, request: RecordedRequest, params: dict[str, Any]
+    ) -> tuple[_Reply, list[RecordedRequest] | None]:
         error = self._check_message(params)
         if error:
-            return _Reply.json(200, {"ok": False, "error": error}), False
+            return _Reply.json(200, {"ok": False, "error": error}), None
         key = (str(params["channel"]), str(params.get("ts", "")))
         with self._lock:
             message = self._posted.get(key)
@@ -592,7 +597,7 @@ class FakeSlack(_FakeServer):
                     message["blocks"] = params["blocks"]
                 message = dict(message)
         if message is None:
-            return _Reply.json(200, {"ok": False, "error": "message_not_found"}), False
+            return _Reply.json(200, {"ok": False, "error": "message_not_found"}), None
         request.message_id = key[1]
         return _Reply.json(
             200,
@@ -603,4 +608,4 @@ class FakeSlack(_FakeServer):
                 "text": message["text"],
                 "message": message,
             },
-        ), True
+        ), self._updates
