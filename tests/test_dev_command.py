@@ -1,0 +1,134 @@
+"""`partnerflow dev` as a newcomer runs it: one command up, signed signup, approve, stop, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from partnerflow import signing
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [int(sock.getsockname()[1]) for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+@contextmanager
+def partnerflow_dev(data_dir: Path, ports: list[int]) -> Iterator[tuple[subprocess.Popen[str], httpx.Client]]:
+    api, grpc, ui = ports
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNERFLOW_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "partnerflow.cli", "dev", "--data-dir", str(data_dir),
+         "--api-port", str(api), "--temporal-port", str(grpc), "--ui-port", str(ui)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )  # fmt: skip
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{api}", timeout=20) as http:
+            deadline = time.monotonic() + 90
+            while True:
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                try:
+                    if http.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "partnerflow dev did not become healthy"
+                time.sleep(0.3)
+            yield process, http
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _stop(process: subprocess.Popen[str], sig: signal.Signals) -> str:
+    process.send_signal(sig)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    return output
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait_for(check, timeout: float = 20):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, "condition not met"
+        time.sleep(0.2)
+    return result
+
+
+def test_dev_runs_everything_stops_cleanly_and_resumes(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    ports = _free_ports(3)
+
+    with partnerflow_dev(data_dir, ports) as (process, http):
+        secrets = json.loads((data_dir / "dev-secrets.json").read_text())
+        auth = {"Authorization": f"Bearer {secrets['manager_token']}"}
+
+        def signup(email: str) -> str:
+            body = json.dumps({"email": email, "name": "Newcomer", "locale": "pl"}).encode()
+            header = signing.sign(secrets["webhook_secret"], body)
+            response = http.post(
+                "/webhooks/partner-signup", content=body, headers={"Partnerflow-Signature": header}
+            )
+            assert response.status_code == 202, response.text
+            return str(response.json()["partner_id"])
+
+        approved, pending = signup("first@example.com"), signup("second@example.com")
+        assert (
+            http.post(f"/partners/{approved}/decision", json={"decision": "approve"}, headers=auth).json()[
+                "stage"
+            ]
+            == "onboarding"
+        )
+        _wait_for(
+            lambda: any(m["template"] == "welcome" for m in http.get("/outbox", headers=auth).json()["items"])
+        )
+        output = _stop(process, signal.SIGTERM)
+
+    assert secrets["manager_token"] in output and "http://localhost:" in output  # banner shows what to use
+    assert not any(_port_open(port) for port in ports), "a part is still listening after SIGTERM"
+    emails = sorted(path.name for path in (data_dir / "outbox" / "email").glob("*.eml"))
+    assert len(emails) == 3 and any("welcome" in name for name in emails)
+
+    with partnerflow_dev(data_dir, ports) as (process, http):
+        detail = http.get(f"/partners/{approved}", headers=auth).json()
+        assert detail["stage"] == "onboarding" and [h["event"] for h in detail["history"]][:2] == [
+            "applied",
+            "approved",
+        ]
+        # The pending partner's workflow resumed: it still takes a decision and sends the welcome.
+        decided = http.post(f"/partners/{pending}/decision", json={"decision": "approve"}, headers=auth)
+        assert decided.status_code == 200, decided.text
+        _wait_for(
+            lambda: (
+                http.get("/outbox", params={"to": "second@example.com"}, headers=auth).json()["items"][0][
+                    "template"
+                ]
+                == "welcome"
+            )
+        )
+        welcomes = [
+            m for m in http.get("/outbox", headers=auth).json()["items"] if m["template"] == "welcome"
+        ]
+        assert len(welcomes) == 2
+        _stop(process, signal.SIGINT)
