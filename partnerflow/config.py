@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,6 +43,24 @@ class Settings(BaseSettings):
     approval_reminder: timedelta = timedelta(days=2)
     approval_escalation: timedelta = timedelta(days=5)
 
+    default_landing_url: str = "https://example.com/"
+    terms_reminders: list[timedelta] = [timedelta(days=2), timedelta(days=5)]
+    terms_escalation: timedelta = timedelta(days=14)
+    webinar_reminders: list[timedelta] = [timedelta(hours=24), timedelta(hours=1)]
+    webinar_max_reinvites: int = 2
+    webinar_attendance_grace: timedelta = timedelta(hours=12)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _seconds_as_durations(cls, value: object, info: object) -> object:
+        """Let ``PARTNERFLOW_APPROVAL_REMINDER=60`` mean 60 seconds (pydantic wants ISO 8601)."""
+        if isinstance(value, str) and value.strip().isdigit():
+            field_name = getattr(info, "field_name", "")
+            annotation = str(cls.model_fields[field_name].annotation) if field_name else ""
+            if "timedelta" in annotation and "list" not in annotation:
+                return int(value)
+        return value
+
     @property
     def effective_database_url(self) -> str:
         """The configured database, or a SQLite file under the data dir."""
@@ -64,6 +82,9 @@ class Settings(BaseSettings):
 
     def portal_url(self, token: str) -> str:
         return f"{self.public_url.rstrip('/')}/portal/{token}"
+
+    def tracking_url(self, code: str) -> str:
+        return f"{self.public_url.rstrip('/')}/r/{code}"
 
     @cached_property
     def manager_token_map(self) -> dict[str, str]:

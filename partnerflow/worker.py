@@ -18,6 +18,7 @@ from partnerflow.activities.email_backends import (
     SendGridBackend,
 )
 from partnerflow.activities.messaging import MessagingActivities
+from partnerflow.activities.onboarding import OnboardingActivities
 from partnerflow.activities.slack_backends import (
     LocalOutboxSlackBackend,
     SlackBackend,
@@ -49,7 +50,11 @@ def slack_backend(settings: Settings) -> SlackBackend:
 def activities(settings: Settings, engine: Engine) -> list[Any]:
     messaging = MessagingActivities(settings, engine, email_backend(settings), slack_backend(settings))
     store = StoreActivities(engine)
+    onboarding = OnboardingActivities(settings, engine)
     return [
+        onboarding.prepare_kit,
+        onboarding.reserve_webinar_seat,
+        onboarding.mark_no_show,
         messaging.send_email,
         messaging.notify_managers,
         store.record_stage,

@@ -10,7 +10,8 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from partnerflow.activities.email_backends import EmailBackend, OutboundEmail
+from partnerflow.activities.calendar import webinar_context, webinar_ics
+from partnerflow.activities.email_backends import EmailAttachment, EmailBackend, OutboundEmail
 from partnerflow.activities.errors import INVALID_RECIPIENT, PermanentDeliveryError
 from partnerflow.activities.rendering import Renderer, TemplateError
 from partnerflow.activities.slack_backends import OutboundSlack, SlackBackend
@@ -18,7 +19,7 @@ from partnerflow.config import Settings
 from partnerflow.domain.messages import DeliveryResult, EmailRequest, SlackRequest
 from partnerflow.store import outbox
 from partnerflow.store.db import session_scope
-from partnerflow.store.models import Partner
+from partnerflow.store.models import Partner, Webinar
 from partnerflow.tokens import make_portal_token
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,13 @@ class MessagingActivities:
     def send_email(self, request: EmailRequest) -> DeliveryResult:
         partner = self._partner(request.partner_id)
         context = self._partner_context(partner) | request.context
+        attachments: list[EmailAttachment] = []
+        if request.webinar_id is not None:
+            webinar = self._webinar(request.webinar_id)
+            context["webinar"] = webinar_context(webinar, partner.locale)
+            if request.attach_calendar:
+                ics = webinar_ics(webinar, partner.email, partner.name, self.settings.email_from)
+                attachments.append(EmailAttachment("webinar.ics", "text/calendar; method=REQUEST", ics))
         rendered = _render_or_fail(lambda: self.renderer.email(request.template, partner.locale, context))
         draft = outbox.Draft(
             idempotency_key=request.idempotency_key,
@@ -65,6 +73,7 @@ class MessagingActivities:
             subject=rendered.subject,
             text=rendered.text,
             html=rendered.html,
+            attachments=attachments,
         )
 
         def send() -> str | None:
@@ -130,6 +139,15 @@ class MessagingActivities:
                 f"partner {partner_id} not found", type="PartnerNotFound", non_retryable=True
             )
         return partner
+
+    def _webinar(self, webinar_id: int) -> Webinar:
+        with session_scope(self.engine) as session:
+            webinar = session.get(Webinar, webinar_id)
+        if webinar is None:
+            raise ApplicationError(
+                f"webinar {webinar_id} not found", type="WebinarNotFound", non_retryable=True
+            )
+        return webinar
 
     def _partner_context(self, partner: Partner) -> dict[str, Any]:
         token = make_portal_token(self.settings.portal_signing_key, partner.id)

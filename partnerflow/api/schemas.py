@@ -46,6 +46,12 @@ class DecisionBody(BaseModel):
     share_reason: bool = Field(default=False, description="include the reason in the rejection email")
 
 
+class ChecklistBody(BaseModel):
+    item: Literal["terms_accepted", "kit_delivered", "tracking_link_issued", "webinar_attended"]
+    waive: bool = Field(default=False, description="waive the webinar instead of marking it attended")
+    note: str | None = Field(default=None, max_length=500)
+
+
 class DecisionResponse(BaseModel):
     partner_id: str
     stage: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from partnerflow.domain.onboarding import OnboardingTimings
 from partnerflow.domain.stages import Decision, Stage, empty_checklist
 
 
@@ -27,6 +28,9 @@ class LifecycleState:
     checklist: dict[str, bool] = field(default_factory=empty_checklist)
     tier: str | None = None
     history: list[HistoryEntry] = field(default_factory=list)
+    terms_version: int | None = None  # latest version the partner accepted
+    terms_version_required: int | None = None  # a newer version they are asked to accept
+    webinars_missed: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -42,6 +46,7 @@ class LifecycleInput:
     partner_id: str
     program: str = "default"
     approval: ApprovalTimings = field(default_factory=ApprovalTimings)
+    onboarding: OnboardingTimings = field(default_factory=OnboardingTimings)
     state: LifecycleState | None = None  # set when continuing-as-new
 
 

@@ -14,6 +14,8 @@ class EmailRequest:
     partner_id: str
     template: str
     context: dict[str, Any] = field(default_factory=dict)
+    webinar_id: int | None = None  # adds the session as ``webinar`` to the context
+    attach_calendar: bool = False  # attaches the session as an .ics invitation
 
 
 @dataclass

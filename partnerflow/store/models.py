@@ -95,3 +95,119 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False, index=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class Program(SQLModel, table=True):
+    """A partner program; its landing URL is where tracking links send visitors."""
+
+    __tablename__ = "programs"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    landing_url: str = Field(max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class TermsVersion(SQLModel, table=True):
+    """One published version of a program's partner terms (Markdown, rendered to HTML)."""
+
+    __tablename__ = "terms_versions"
+    __table_args__ = (UniqueConstraint("program", "version", name="uq_terms_program_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    program: str = Field(index=True, max_length=64)
+    version: int
+    title: str = Field(max_length=200)
+    body_markdown: str
+    body_html: str
+    published_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    published_by: str = Field(default="", max_length=200)
+
+
+class TermsAcceptance(SQLModel, table=True):
+    """Audit record: who accepted which terms version, when, from where."""
+
+    __tablename__ = "terms_acceptances"
+    __table_args__ = (UniqueConstraint("partner_id", "terms_version_id", name="uq_acceptance_partner_terms"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: str = Field(foreign_key="partners.id", index=True, max_length=32)
+    terms_version_id: int = Field(foreign_key="terms_versions.id")
+    version: int
+    accepted_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=500)
+
+
+class Resource(SQLModel, table=True):
+    """An asset in a program's library (logo, banner, product sheet, guide, video)."""
+
+    __tablename__ = "resources"
+
+    id: int | None = Field(default=None, primary_key=True)
+    program: str = Field(index=True, max_length=64)
+    title: str = Field(max_length=200)
+    kind: str = Field(max_length=32)
+    url: str = Field(max_length=2000)
+    locale: str | None = Field(default=None, max_length=8)  # None: every locale
+    tier: str | None = Field(default=None, max_length=32)  # None: every tier
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class TrackingLink(SQLModel, table=True):
+    """A partner's unique tracking code; ``GET /r/<code>`` redirects and counts a click."""
+
+    __tablename__ = "tracking_links"
+
+    code: str = Field(primary_key=True, max_length=64)
+    partner_id: str = Field(foreign_key="partners.id", unique=True, max_length=32)
+    program: str = Field(max_length=64)
+    active: bool = True  # inactive links still redirect but earn nothing
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class PerformanceEvent(SQLModel, table=True):
+    """A click, lead, conversion or refund attributed to a partner; ``event_id`` makes it idempotent."""
+
+    __tablename__ = "performance_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True, max_length=128)
+    partner_id: str = Field(foreign_key="partners.id", index=True, max_length=32)
+    type: str = Field(index=True, max_length=16)
+    amount: float | None = None
+    currency: str | None = Field(default=None, max_length=3)
+    occurred_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    commissionable: bool = True
+    source: str = Field(default="api", max_length=32)  # api | redirect
+
+
+class Webinar(SQLModel, table=True):
+    """A training session partners are invited to."""
+
+    __tablename__ = "webinars"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    starts_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
+    timezone: str = Field(default="UTC", max_length=64)  # IANA name, for display
+    duration_minutes: int = 60
+    join_url: str = Field(max_length=2000)
+    capacity: int
+    program: str | None = Field(default=None, max_length=64)  # None: every program
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class WebinarSeat(SQLModel, table=True):
+    """A partner's invitation to one webinar and what became of it."""
+
+    __tablename__ = "webinar_seats"
+    __table_args__ = (UniqueConstraint("webinar_id", "partner_id", name="uq_seat_webinar_partner"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    webinar_id: int = Field(foreign_key="webinars.id", index=True)
+    partner_id: str = Field(foreign_key="partners.id", index=True, max_length=32)
+    status: str = Field(default="invited", max_length=16)  # invited | attended | no_show
+    invited_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    attended_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

@@ -18,8 +18,16 @@ with workflow.unsafe.imports_passed_through():
         LifecycleState,
         PartnerStatus,
     )
-    from partnerflow.domain.stages import Decision, Stage
+    from partnerflow.domain.onboarding import (
+        ChecklistUpdate,
+        OnboardingTimings,
+        TermsAccepted,
+        TermsPublished,
+        WebinarAttended,
+    )
+    from partnerflow.domain.stages import CHECKLIST_ITEMS, Decision, Stage
     from partnerflow.workflows.application import run_application_stage
+    from partnerflow.workflows.engagement import run_active_stage
     from partnerflow.workflows.messaging import email_partner
     from partnerflow.workflows.onboarding import run_onboarding_stage
     from partnerflow.workflows.policies import STORE_RETRY, STORE_TIMEOUT
@@ -36,6 +44,8 @@ class PartnerLifecycleWorkflow:
         self.partner_id = input.partner_id
         self.program = input.program
         self.timings: ApprovalTimings = input.approval
+        self.onboarding_timings: OnboardingTimings = input.onboarding
+        self.tracking_url: str | None = None
         self.state: LifecycleState = input.state or LifecycleState()
         self.decision: DecisionInput | None = None
         self._lock = asyncio.Lock()
@@ -43,7 +53,7 @@ class PartnerLifecycleWorkflow:
     @workflow.run
     async def run(self, input: LifecycleInput) -> PartnerStatus:
         if input.state is None:
-            self._note("applied", f"program {self.program}")
+            self.note("applied", f"program {self.program}")
         if self.state.stage == Stage.APPLIED:
             await run_application_stage(self)
         if self.state.stage == Stage.REJECTED:
@@ -51,6 +61,8 @@ class PartnerLifecycleWorkflow:
         elif self.state.stage == Stage.ONBOARDING:
             await email_partner(self.partner_id, "welcome", "welcome")
             await run_onboarding_stage(self)
+        if self.state.stage == Stage.ACTIVE:
+            await run_active_stage(self)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
 
@@ -84,7 +96,7 @@ class PartnerLifecycleWorkflow:
                 retry_policy=STORE_RETRY,
             )
             verb = "approved" if input.decision == Decision.APPROVE else "rejected"
-            self._note(verb, f"by {input.manager}" + (f": {input.reason}" if input.reason else ""))
+            self.note(verb, f"by {input.manager}" + (f": {input.reason}" if input.reason else ""))
             next_stage = Stage.ONBOARDING if input.decision == Decision.APPROVE else Stage.REJECTED
             await self.change_stage(next_stage)
         return DecisionResult(partner_id=self.partner_id, stage=self.state.stage)
@@ -98,7 +110,7 @@ class PartnerLifecycleWorkflow:
     async def change_stage(self, stage: Stage) -> None:
         """Move to ``stage``: history, then the store's read model (stage filter, dashboards)."""
         self.state.stage = stage
-        self._note("stage", stage.value)
+        self.note("stage", stage.value)
         await workflow.execute_activity_method(
             StoreActivities.record_stage,
             StageChange(partner_id=self.partner_id, stage=stage.value, at=workflow.now()),
@@ -114,8 +126,78 @@ class PartnerLifecycleWorkflow:
                 type=ALREADY_DECIDED,
             )
 
-    def _note(self, event: str, detail: str = "") -> None:
+    def note(self, event: str, detail: str = "") -> None:
+        """Add to the partner's timeline (the ``status`` query's history)."""
         self.state.history.append(HistoryEntry(at=workflow.now().isoformat(), event=event, detail=detail))
+
+    def check(self, item: str, detail: str = "") -> None:
+        """Tick an onboarding checklist item (once)."""
+        if not self.state.checklist.get(item):
+            self.state.checklist[item] = True
+            self.note("checklist", f"{item}" + (f": {detail}" if detail else ""))
+
+    # --- onboarding messages ------------------------------------------------------------------
+
+    @workflow.signal
+    def terms_accepted(self, accepted: TermsAccepted) -> None:
+        """The partner accepted a terms version in the portal (already recorded in the store)."""
+        if self.state.terms_version is not None and accepted.version <= self.state.terms_version:
+            return
+        self.state.terms_version = accepted.version
+        if self.state.terms_version_required and accepted.version >= self.state.terms_version_required:
+            self.state.terms_version_required = None
+        self.note("terms-accepted", f"version {accepted.version}")
+        self.state.checklist["terms_accepted"] = True
+
+    @workflow.signal
+    async def terms_published(self, published: TermsPublished) -> None:
+        """A new terms version: partners who accepted an older one are asked to re-accept."""
+        accepted = self.state.terms_version
+        if (
+            accepted is None
+            or published.version <= accepted
+            or self.state.stage
+            not in (
+                Stage.ONBOARDING,
+                Stage.ACTIVE,
+            )
+        ):
+            return
+        self.state.terms_version_required = published.version
+        self.note("terms-updated", f"version {published.version} to accept")
+        await email_partner(
+            self.partner_id,
+            f"terms-updated:v{published.version}",
+            "terms_updated",
+            {"version": published.version},
+        )
+
+    @workflow.signal
+    def webinar_attended(self, attended: WebinarAttended) -> None:
+        """Attendance was recorded for a session (already recorded in the store)."""
+        if self.state.stage in (Stage.ONBOARDING, Stage.ACTIVE):
+            self.check("webinar_attended", f"webinar {attended.webinar_id}")
+
+    @workflow.update
+    def complete_checklist_item(self, update: ChecklistUpdate) -> PartnerStatus:
+        """A manager marks an item done by hand (e.g. trained in person) or waives the webinar."""
+        verb = "waived" if update.waive else "marked done"
+        self.check(update.item, f"{verb} by {update.manager}" + (f" ({update.note})" if update.note else ""))
+        return self.status()
+
+    @complete_checklist_item.validator
+    def _validate_checklist_update(self, update: ChecklistUpdate) -> None:
+        if update.item not in CHECKLIST_ITEMS:
+            raise ApplicationError(
+                f"unknown checklist item {update.item!r}; expected one of {', '.join(CHECKLIST_ITEMS)}",
+                type="InvalidChecklistItem",
+            )
+        if update.waive and update.item != "webinar_attended":
+            raise ApplicationError("only the webinar can be waived", type="InvalidChecklistItem")
+        if self.state.stage != Stage.ONBOARDING:
+            raise ApplicationError(
+                f"partner is {self.state.stage.value}, not onboarding", type="NotOnboarding"
+            )
 
     async def _send_rejection(self) -> None:
         decision = self.decision

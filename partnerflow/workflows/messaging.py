@@ -14,10 +14,17 @@ with workflow.unsafe.imports_passed_through():
 
 
 async def email_partner(
-    partner_id: str, purpose: str, template: str, context: dict[str, Any] | None = None
+    partner_id: str,
+    purpose: str,
+    template: str,
+    context: dict[str, Any] | None = None,
+    webinar_id: int | None = None,
+    attach_calendar: bool = False,
 ) -> bool:
     """Email the partner once per ``purpose``; on failure alert managers and return False."""
-    request = EmailRequest(message_key(partner_id, purpose), partner_id, template, context or {})
+    request = EmailRequest(
+        message_key(partner_id, purpose), partner_id, template, context or {}, webinar_id, attach_calendar
+    )
     try:
         await workflow.execute_activity_method(
             MessagingActivities.send_email,

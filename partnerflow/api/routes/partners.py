@@ -20,6 +20,7 @@ from partnerflow.api.schemas import (
     PartnerSummary,
 )
 from partnerflow.domain.lifecycle import DecisionInput, PartnerStatus, workflow_id_for
+from partnerflow.domain.onboarding import ChecklistUpdate
 from partnerflow.domain.stages import Decision, Stage, empty_checklist
 from partnerflow.store import partners as partner_store
 from partnerflow.store.db import session_scope
@@ -91,6 +92,31 @@ async def decide(
             ) from exc
         raise
     return DecisionResponse(partner_id=result.partner_id, stage=result.stage.value)
+
+
+@router.post(
+    "/{partner_id}/checklist",
+    response_model=PartnerDetail,
+    responses={404: {"description": "unknown partner"}, 409: {"description": "not onboarding"}},
+)
+async def complete_checklist_item(
+    partner_id: str, body: ChecklistBody, engine: EngineDep, client: TemporalDep, manager: ManagerDep
+) -> PartnerDetail:
+    """Mark an onboarding item done by hand (e.g. trained in person), or waive the webinar."""
+    partner = await run_in_threadpool(_load, engine, partner_id)
+    handle = client.get_workflow_handle(workflow_id_for(partner.id))
+    update = ChecklistUpdate(item=body.item, manager=manager, note=body.note or "", waive=body.waive)
+    try:
+        await handle.execute_update(PartnerLifecycleWorkflow.complete_checklist_item, update)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        code = status.HTTP_409_CONFLICT if getattr(cause, "type", "") == "NotOnboarding" else 422
+        raise HTTPException(code, getattr(cause, "message", str(exc))) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"partner {partner_id} is not onboarding") from exc
+        raise
+    return await get_partner(partner_id, engine, client, manager)
 
 
 async def _live_status(client: Client, partner: Partner) -> PartnerStatus:

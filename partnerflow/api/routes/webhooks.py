@@ -10,18 +10,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy import Engine
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from partnerflow import signing
 from partnerflow.api.deps import EngineDep, SettingsDep, TemporalDep
 from partnerflow.api.schemas import SignupAccepted
-from partnerflow.domain.lifecycle import ApprovalTimings, LifecycleInput, workflow_id_for
+from partnerflow.domain.lifecycle import workflow_id_for
 from partnerflow.domain.signup import SignupPayload
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner
 from partnerflow.store.partners import register_signup
-from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
+from partnerflow.temporal import lifecycle_input, start_lifecycle
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -60,25 +58,10 @@ async def partner_signup(
     workflow_id = workflow_id_for(partner.id)
     # The row is committed first; a crash before the start is repaired by the sender's retry,
     # which finds the row and starts the missing workflow (202 then, since it starts now).
-    try:
-        await client.start_workflow(
-            PartnerLifecycleWorkflow.run,
-            LifecycleInput(
-                partner_id=partner.id,
-                program=partner.program,
-                approval=ApprovalTimings(settings.approval_reminder, settings.approval_escalation),
-            ),
-            id=workflow_id,
-            task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
-        log.info(
-            "partner %s applied to %s; workflow %s started",
-            partner.id,
-            partner.program,
-            workflow_id,
-        )
-    except WorkflowAlreadyStartedError:
+    started = await start_lifecycle(client, settings, lifecycle_input(settings, partner.id, partner.program))
+    if started:
+        log.info("partner %s applied to %s; workflow %s started", partner.id, partner.program, workflow_id)
+    else:
         response.status_code = status.HTTP_200_OK
     return SignupAccepted(partner_id=partner.id, workflow_id=workflow_id, status=partner.stage)
 

@@ -1,0 +1,82 @@
+"""Onboarding: timings, signals, updates and activity payloads (pure types)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+
+@dataclass
+class OnboardingTimings:
+    """When onboarding nags (snapshotted into the workflow input from settings)."""
+
+    terms_reminders: list[timedelta] = field(default_factory=lambda: [timedelta(days=2), timedelta(days=5)])
+    terms_escalation: timedelta = timedelta(days=14)
+    webinar_reminders: list[timedelta] = field(
+        default_factory=lambda: [timedelta(hours=24), timedelta(hours=1)]
+    )
+    webinar_max_reinvites: int = 2
+    attendance_grace: timedelta = timedelta(hours=12)  # after the end, before a no-show is assumed
+    no_webinar_recheck: timedelta = timedelta(days=1)
+
+
+@dataclass
+class TermsAccepted:
+    """Signal: the partner accepted a terms version in the portal."""
+
+    version: int
+    accepted_at: datetime
+
+
+@dataclass
+class TermsPublished:
+    """Signal: a new terms version was published; partners who accepted an older one re-accept."""
+
+    version: int
+
+
+@dataclass
+class WebinarAttended:
+    """Signal: attendance recorded for a webinar session."""
+
+    webinar_id: int
+    attended_at: datetime
+
+
+@dataclass
+class ChecklistUpdate:
+    """Update: a manager marks an item done by hand (``waive`` for the webinar)."""
+
+    item: str
+    manager: str
+    note: str = ""
+    waive: bool = False
+
+
+@dataclass
+class TrackingLinkInfo:
+    code: str
+    url: str
+
+
+@dataclass
+class WebinarInvite:
+    """Activity input: reserve a seat in the next session with room, skipping ``exclude``."""
+
+    partner_id: str
+    exclude: list[int] = field(default_factory=list)
+
+
+@dataclass
+class WebinarSession:
+    webinar_id: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    join_url: str
+
+
+@dataclass
+class NoShow:
+    partner_id: str
+    webinar_id: int

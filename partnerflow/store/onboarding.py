@@ -1,0 +1,211 @@
+"""Queries for onboarding: programs, terms, resources, tracking links, webinars."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from markdown_it import MarkdownIt
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, or_, select
+
+from partnerflow.store.models import (
+    Partner,
+    PerformanceEvent,
+    Program,
+    Resource,
+    TermsAcceptance,
+    TermsVersion,
+    TrackingLink,
+    Webinar,
+    WebinarSeat,
+    utcnow,
+)
+
+_markdown = MarkdownIt("commonmark", {"html": False})  # raw HTML in terms is shown, not executed
+
+
+def ensure_program(session: Session, program_id: str, default_landing_url: str) -> Program:
+    program = session.get(Program, program_id)
+    if program is None:
+        program = Program(
+            id=program_id, name=program_id.replace("-", " ").title(), landing_url=default_landing_url
+        )
+        session.add(program)
+        session.flush()
+    return program
+
+
+# --- terms ---------------------------------------------------------------------------------------
+
+
+def publish_terms(session: Session, program: str, title: str, body_markdown: str, by: str) -> TermsVersion:
+    latest = current_terms(session, program)
+    terms = TermsVersion(
+        program=program,
+        version=(latest.version + 1) if latest else 1,
+        title=title,
+        body_markdown=body_markdown,
+        body_html=_markdown.render(body_markdown),
+        published_by=by,
+    )
+    session.add(terms)
+    session.flush()
+    return terms
+
+
+def current_terms(session: Session, program: str) -> TermsVersion | None:
+    statement = select(TermsVersion).where(TermsVersion.program == program)
+    return session.exec(statement.order_by(col(TermsVersion.version).desc())).first()
+
+
+def record_acceptance(
+    session: Session, partner_id: str, terms: TermsVersion, ip: str | None, user_agent: str | None
+) -> tuple[TermsAcceptance, bool]:
+    """Record an acceptance once per (partner, version); returns ``(acceptance, created)``."""
+    existing = acceptance_of(session, partner_id, terms)
+    if existing:
+        return existing, False
+    assert terms.id is not None
+    acceptance = TermsAcceptance(
+        partner_id=partner_id,
+        terms_version_id=terms.id,
+        version=terms.version,
+        ip=ip,
+        user_agent=(user_agent or "")[:500] or None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(acceptance)
+            session.flush()
+    except IntegrityError:
+        winner = acceptance_of(session, partner_id, terms)
+        if winner is None:
+            raise
+        return winner, False
+    return acceptance, True
+
+
+def acceptance_of(session: Session, partner_id: str, terms: TermsVersion) -> TermsAcceptance | None:
+    statement = select(TermsAcceptance).where(
+        TermsAcceptance.partner_id == partner_id, TermsAcceptance.terms_version_id == terms.id
+    )
+    return session.exec(statement).first()
+
+
+def latest_acceptance(session: Session, partner_id: str) -> TermsAcceptance | None:
+    statement = select(TermsAcceptance).where(TermsAcceptance.partner_id == partner_id)
+    return session.exec(statement.order_by(col(TermsAcceptance.version).desc())).first()
+
+
+# --- resources -----------------------------------------------------------------------------------
+
+
+def resources_for(session: Session, program: str, locale: str, tier: str | None = None) -> list[Resource]:
+    """The partner's library: their locale (or all-locale items), their tier (or all-tier items)."""
+    statement = (
+        select(Resource)
+        .where(Resource.program == program)
+        .where(or_(col(Resource.locale).is_(None), Resource.locale == locale))
+        .where(or_(col(Resource.tier).is_(None), Resource.tier == tier))
+        .order_by(col(Resource.kind), col(Resource.title))
+    )
+    return list(session.exec(statement))
+
+
+# --- tracking ------------------------------------------------------------------------------------
+
+
+def issue_tracking_link(session: Session, partner: Partner) -> TrackingLink:
+    """The partner's tracking link, created on first call (idempotent)."""
+    existing = session.exec(select(TrackingLink).where(TrackingLink.partner_id == partner.id)).first()
+    if existing:
+        return existing
+    link = TrackingLink(
+        code=secrets.token_urlsafe(6).replace("_", "x").replace("-", "y"),
+        partner_id=partner.id,
+        program=partner.program,
+    )
+    session.add(link)
+    session.flush()
+    return link
+
+
+def record_click(
+    session: Session, link: TrackingLink, event_id: str, at: datetime, source: str = "redirect"
+) -> None:
+    session.add(
+        PerformanceEvent(
+            event_id=event_id,
+            partner_id=link.partner_id,
+            type="click",
+            occurred_at=at,
+            commissionable=link.active,
+            source=source,
+        )
+    )
+
+
+def click_count(session: Session, partner_id: str) -> int:
+    statement = select(func.count()).where(
+        PerformanceEvent.partner_id == partner_id, PerformanceEvent.type == "click"
+    )
+    return int(session.exec(statement).one())
+
+
+# --- webinars ------------------------------------------------------------------------------------
+
+
+def seats_taken(session: Session, webinar_id: int) -> int:
+    statement = select(func.count()).where(WebinarSeat.webinar_id == webinar_id)
+    return int(session.exec(statement).one())
+
+
+def reserve_next_seat(
+    session: Session, partner: Partner, exclude: list[int], after: datetime | None = None
+) -> tuple[Webinar, WebinarSeat] | None:
+    """The partner's seat in the next upcoming session with room (an existing seat is reused)."""
+    now = after or utcnow()
+    upcoming = select(Webinar).where(
+        col(Webinar.starts_at) > now,
+        or_(col(Webinar.program).is_(None), Webinar.program == partner.program),
+    )
+    if exclude:
+        upcoming = upcoming.where(col(Webinar.id).not_in(exclude))
+    for webinar in session.exec(upcoming.order_by(col(Webinar.starts_at), col(Webinar.id))):
+        assert webinar.id is not None
+        seat = session.exec(
+            select(WebinarSeat).where(
+                WebinarSeat.webinar_id == webinar.id, WebinarSeat.partner_id == partner.id
+            )
+        ).first()
+        if seat:
+            return webinar, seat
+        if seats_taken(session, webinar.id) < webinar.capacity:
+            seat = WebinarSeat(webinar_id=webinar.id, partner_id=partner.id)
+            session.add(seat)
+            session.flush()
+            return webinar, seat
+    return None
+
+
+def seat_of(session: Session, webinar_id: int, partner_id: str) -> WebinarSeat | None:
+    statement = select(WebinarSeat).where(
+        WebinarSeat.webinar_id == webinar_id, WebinarSeat.partner_id == partner_id
+    )
+    return session.exec(statement).first()
+
+
+def upcoming_seat(
+    session: Session, partner_id: str, now: datetime | None = None
+) -> tuple[Webinar, WebinarSeat] | None:
+    statement = (
+        select(Webinar, WebinarSeat)
+        .join(WebinarSeat, col(WebinarSeat.webinar_id) == col(Webinar.id))
+        .where(WebinarSeat.partner_id == partner_id, WebinarSeat.status == "invited")
+        .where(col(Webinar.starts_at) > (now or utcnow()))
+        .order_by(col(Webinar.starts_at))
+    )
+    row = session.exec(statement).first()
+    return (row[0], row[1]) if row else None
