@@ -13,6 +13,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from partnerflow.api.deps import EngineDep, ManagerDep, TemporalDep
 from partnerflow.api.schemas import (
+    ChecklistBody,
     DecisionBody,
     DecisionResponse,
     PartnerDetail,
