@@ -56,13 +56,19 @@ class AttendanceResult:
 
 
 async def record_attendance(
-    engine: Engine, client: Client, webinar_id: int, partner_ids: list[str]
+    engine: Engine, client: Client, webinar_id: int, partner_ids: list[str], emails: list[str] | None = None
 ) -> list[AttendanceResult]:
-    """Mark attendance (a partner attending uninvited gets a seat), then signal each workflow."""
+    """Mark attendance by partner id or email (an uninvited attendee gets a seat), then signal."""
 
     def write() -> list[AttendanceResult]:
         results = []
         with session_scope(engine) as session:
+            for email in emails or []:
+                normalized = email.strip().lower()
+                found = session.exec(select(Partner.id).where(Partner.email == normalized)).all()
+                if not found:
+                    results.append(AttendanceResult(email, "unknown_partner", "no partner with this email"))
+                partner_ids.extend(found)
             webinar = session.get(Webinar, webinar_id)
             if webinar is None:
                 raise LookupError(f"webinar {webinar_id} not found")

@@ -2,74 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import socket
 import time
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from conftest import WEBHOOK_SECRET, make_settings, partnerflow_worker
+from conftest import WEBHOOK_SECRET, make_settings
 from helpers import eventually, messages
-from sqlalchemy import Engine
+from service import ALICE, Service, running_service
 from temporalio.testing import WorkflowEnvironment
 
 from partnerflow import signing
 from partnerflow.api.main import create_app
-from partnerflow.config import Settings
-from partnerflow.devserver import _Server
-from partnerflow.store.db import make_engine, upgrade
-
-ALICE = {"Authorization": "Bearer tok-alice"}
-
-
-@dataclass
-class Service:
-    http: httpx.AsyncClient
-    settings: Settings
-    engine: Engine
-
-    async def signup(self, payload: dict[str, Any] | bytes, **sign_args: Any) -> httpx.Response:
-        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        header = signing.sign(sign_args.pop("secret", WEBHOOK_SECRET), body, **sign_args)
-        return await self.http.post(
-            "/webhooks/partner-signup",
-            content=body,
-            headers={"Partnerflow-Signature": header, "Content-Type": "application/json"},
-        )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 async def service(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Service]:
-    """API (uvicorn on a real socket) + worker + dev server, on a fresh SQLite database."""
-    settings = make_settings(tmp_path)
-    engine = make_engine(settings.effective_database_url)
-    upgrade(engine)
-    app = create_app(settings, engine=engine, temporal=dev_env.client)
-    port = _free_port()
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    with ThreadPoolExecutor(max_workers=8) as executor:
-        async with partnerflow_worker(dev_env, settings, engine, executor):
-            serving = asyncio.create_task(server.serve())
-            while not server.started:
-                await asyncio.sleep(0.02)
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as http:
-                yield Service(http, settings, engine)
-            server.should_exit = True
-            await serving
-    engine.dispose()
+    async with running_service(dev_env, tmp_path) as running:
+        yield running
 
 
 async def test_signup_to_welcome_email_through_the_api(service: Service) -> None:

@@ -50,7 +50,7 @@ class OnboardingActivities:
         """A seat in the next session with room (None when there is none)."""
         with session_scope(self.engine) as session:
             partner = _partner(session.get(Partner, invite.partner_id), invite.partner_id)
-            found = store.reserve_next_seat(session, partner, invite.exclude)
+            found = store.reserve_next_seat(session, partner, invite.exclude, invite.after)
             return session_view(found[0]) if found else None
 
     @activity.defn(name="mark_no_show")

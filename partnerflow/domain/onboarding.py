@@ -65,6 +65,7 @@ class WebinarInvite:
 
     partner_id: str
     exclude: list[int] = field(default_factory=list)
+    after: datetime | None = None  # the workflow's clock: sessions starting later than this
 
 
 @dataclass

@@ -84,7 +84,7 @@ async def _attend_training(wf: PartnerLifecycleWorkflow) -> None:
     while not attended():
         session = await workflow.execute_activity_method(
             OnboardingActivities.reserve_webinar_seat,
-            WebinarInvite(wf.partner_id, exclude=list(wf.state.webinars_missed)),
+            WebinarInvite(wf.partner_id, exclude=list(wf.state.webinars_missed), after=workflow.now()),
             start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, field_validator, model_validator
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
@@ -52,7 +52,16 @@ class WebinarOut(BaseModel):
 
 
 class AttendanceIn(BaseModel):
-    partner_ids: list[str] = Field(min_length=1, max_length=10_000)
+    partner_ids: list[str] = Field(default_factory=list, max_length=10_000)
+    emails: list[str] = Field(
+        default_factory=list, max_length=10_000, description="e.g. straight from an attendance export"
+    )
+
+    @model_validator(mode="after")
+    def _someone(self) -> AttendanceIn:
+        if not self.partner_ids and not self.emails:
+            raise ValueError("give partner_ids or emails")
+        return self
 
 
 class AttendanceItem(BaseModel):
@@ -95,7 +104,7 @@ async def record_attendance(
     """Record who attended (one partner or a whole attendance export); each workflow moves on."""
     if await run_in_threadpool(_missing, engine, webinar_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"webinar {webinar_id} not found")
-    results = await operations.record_attendance(engine, client, webinar_id, body.partner_ids)
+    results = await operations.record_attendance(engine, client, webinar_id, body.partner_ids, body.emails)
     return AttendanceOut(webinar_id=webinar_id, results=[AttendanceItem(**r.__dict__) for r in results])
 
 
