@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sqlalchemy import Engine
@@ -44,3 +44,17 @@ def messages(engine: Engine, **filters: object) -> list[OutboxMessage]:
 
 def message_keys(engine: Engine, **filters: object) -> list[str]:
     return sorted(message.idempotency_key for message in messages(engine, **filters))
+
+
+async def eventually_async(
+    check: Callable[[], Awaitable[T]], timeout: float = 15, interval: float = 0.1
+) -> T:
+    """Like ``eventually`` for an async check (e.g. an HTTP call)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s (last value: {result!r})")
+        await asyncio.sleep(interval)
