@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from partnerflow import __version__
-from partnerflow.api.routes import health, outbox, partners, programs, tracking, webhooks, webinars
+from partnerflow.api.routes import health, outbox, partners, portal, programs, tracking, webhooks, webinars
 from partnerflow.config import Settings
 from partnerflow.store.db import make_engine
 from partnerflow.temporal import connect
@@ -49,7 +49,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for module in (webhooks, partners, programs, webinars, tracking, outbox, health):
+    for module in (webhooks, partners, programs, webinars, tracking, outbox, portal, health):
         app.include_router(module.router)
     return app
 

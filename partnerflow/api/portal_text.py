@@ -53,7 +53,7 @@ EN: dict[str, str] = {
     "rejected_title": "This portal is for approved partners",
     "rejected_body": "Your application was not approved, so the partner portal is not available to you.",
     "conflict_title": "The terms have changed",
-    "conflict_body": "The terms changed, please review version %(version)s before accepting.",
+    "conflict_body": "Terms changed, please review version %(version)s before accepting.",
     "no_terms_title": "No terms to accept yet",
     "no_terms_body": "No terms have been published yet.",
     "back": "Back to your portal",
