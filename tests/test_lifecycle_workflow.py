@@ -29,7 +29,7 @@ async def test_application_notifies_managers_and_thanks_the_partner(harness: Har
     pid, handle = await harness.start(locale="de")
 
     keys = message_keys(harness.engine, partner_id=pid)
-    assert keys == [f"partner:{pid}:application-received", f"partner:{pid}:application-submitted"]
+    assert keys == [f"partner:{pid}:application-received", f"partner:{pid}:slack:application-submitted"]
     slack = messages(harness.engine, channel="slack")[0]
     assert slack.recipient == harness.settings.slack_channel and "Ada Lovelace" in slack.body_text
     status = await handle.query(PartnerLifecycleWorkflow.status)
@@ -89,7 +89,10 @@ async def test_second_decision_is_refused(harness: Harness) -> None:
 async def test_undecided_application_reminds_after_2_days_and_escalates_after_5(harness: Harness) -> None:
     older_pid, _ = await harness.start("older@example.com", name="Older Applicant")
     pid, handle = await harness.start("late@example.com", name="Late Applicant")
-    reminder, escalation = f"partner:{pid}:approval-reminder", f"partner:{pid}:approval-escalation"
+    reminder, escalation = (
+        f"partner:{pid}:slack:approval-reminder",
+        f"partner:{pid}:slack:approval-escalation",
+    )
 
     await harness.env.sleep(timedelta(days=1, hours=23))
     assert reminder not in message_keys(harness.engine)
@@ -144,7 +147,7 @@ async def test_a_rejected_address_alerts_managers_and_the_workflow_goes_on(
             time_skipping_env, tmp_path, sendgrid_api_key=SecretStr("SG.key"), sendgrid_host=sendgrid.url
         ) as harness:
             pid, handle = await harness.start(settled=False)
-            alert_key = f"partner:{pid}:delivery-failed:application-received"
+            alert_key = f"partner:{pid}:slack:delivery-failed:application-received"
             await eventually(lambda: alert_key in message_keys(harness.engine))
 
             failed = messages(harness.engine, partner_id=pid, status="failed")

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from partnerflow.config import Settings
-from partnerflow.domain.onboarding import NoShow, WebinarInvite, WebinarSession
+from partnerflow.domain.onboarding import Kit, NoShow, WebinarInvite, WebinarSession
 from partnerflow.store import onboarding as store
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner, Webinar
-
-
-@dataclass
-class Kit:
-    """What the welcome-kit email shows: the tracking link and the partner's resources."""
-
-    tracking_code: str
-    tracking_url: str
-    resources: list[dict[str, Any]] = field(default_factory=list)
 
 
 class OnboardingActivities:

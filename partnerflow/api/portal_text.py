@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 (French typographic apostrophes)
 """UI strings of the partner portal, per locale (``%(name)s`` placeholders; English fills gaps)."""
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ EN: dict[str, str] = {
     "accept": "I accept",
     "accept_hint": "By accepting, you agree to version %(version)s of the terms above.",
     "accepted": "You accepted version %(version)s on %(date)s.",
-    "new_terms": "New terms to review: version %(version)s replaces version %(accepted)s, which you accepted.",
+    "new_terms": "New terms to review: version %(version)s replaces version %(accepted)s, which you "
+    "accepted.",
     "no_terms": "The partner terms are not published yet. We will email you when they are.",
     "resources": "Resources",
     "no_resources": "No resources are available yet.",
     "tracking": "Your tracking link",
     "tracking_label": "Tracking link (share it to earn commission)",
-    "copy": "Copy link",
+    "copy_link": "Copy link",
     "copied": "Link copied.",
     "webinar": "Onboarding webinar",
     "webinar_when": "When: %(when)s",
@@ -42,7 +44,8 @@ EN: dict[str, str] = {
     "calendar": "Add to my calendar (.ics)",
     "no_webinar": "No webinar is scheduled for you yet; we will email you an invitation.",
     "invalid_title": "This link is not valid",
-    "invalid_body": "Please open the most recent portal link from our emails, or contact your partner manager.",
+    "invalid_body": "Please open the most recent portal link from our emails, or contact your partner "
+    "manager.",
     "expired_title": "This link has expired",
     "expired_body": "For your security, portal links expire after a while. We can email you a fresh one.",
     "resend": "Send me a fresh link",
@@ -90,7 +93,7 @@ FR: dict[str, str] = {
     "no_resources": "Aucune ressource n’est encore disponible.",
     "tracking": "Votre lien de suivi",
     "tracking_label": "Lien de suivi (partagez-le pour toucher vos commissions)",
-    "copy": "Copier le lien",
+    "copy_link": "Copier le lien",
     "copied": "Lien copié.",
     "webinar": "Webinaire d’intégration",
     "webinar_when": "Quand : %(when)s",
@@ -98,9 +101,11 @@ FR: dict[str, str] = {
     "calendar": "Ajouter à mon agenda (.ics)",
     "no_webinar": "Aucun webinaire n’est encore prévu pour vous ; nous vous enverrons une invitation.",
     "invalid_title": "Ce lien n’est pas valide",
-    "invalid_body": "Ouvrez le lien le plus récent reçu par e-mail ou contactez votre responsable partenaires.",
+    "invalid_body": "Ouvrez le lien le plus récent reçu par e-mail ou contactez votre responsable "
+    "partenaires.",
     "expired_title": "Ce lien a expiré",
-    "expired_body": "Pour votre sécurité, les liens du portail expirent. Nous pouvons vous en envoyer un nouveau.",
+    "expired_body": "Pour votre sécurité, les liens du portail expirent. Nous pouvons vous en envoyer un "
+    "nouveau.",
     "resend": "M’envoyer un nouveau lien",
     "resent_title": "Consultez vos e-mails",
     "resent_body": "Nous avons envoyé un nouveau lien à votre adresse e-mail. Il peut mettre quelques "
@@ -108,7 +113,8 @@ FR: dict[str, str] = {
     "resend_failed_title": "Impossible d’envoyer le lien",
     "resend_failed_body": "Un problème est survenu de notre côté. Veuillez réessayer plus tard.",
     "rejected_title": "Ce portail est réservé aux partenaires approuvés",
-    "rejected_body": "Votre candidature n’a pas été retenue : le portail partenaire ne vous est pas accessible.",
+    "rejected_body": "Votre candidature n’a pas été retenue : le portail partenaire ne vous est pas "
+    "accessible.",
     "conflict_title": "Les conditions ont changé",
     "conflict_body": "Les conditions ont changé, veuillez lire la version %(version)s avant d’accepter.",
     "no_terms_title": "Aucune condition à accepter",
@@ -140,13 +146,14 @@ DE: dict[str, str] = {
     "accept": "Ich stimme zu",
     "accept_hint": "Mit Ihrer Zustimmung akzeptieren Sie Version %(version)s der obigen Bedingungen.",
     "accepted": "Sie haben Version %(version)s am %(date)s akzeptiert.",
-    "new_terms": "Neue Bedingungen: Version %(version)s ersetzt die von Ihnen akzeptierte Version %(accepted)s.",
+    "new_terms": "Neue Bedingungen: Version %(version)s ersetzt die von Ihnen akzeptierte Version "
+    "%(accepted)s.",
     "no_terms": "Die Partnerbedingungen sind noch nicht veröffentlicht. Wir informieren Sie per E-Mail.",
     "resources": "Materialien",
     "no_resources": "Noch keine Materialien verfügbar.",
     "tracking": "Ihr Tracking-Link",
     "tracking_label": "Tracking-Link (teilen Sie ihn, um Provision zu verdienen)",
-    "copy": "Link kopieren",
+    "copy_link": "Link kopieren",
     "copied": "Link kopiert.",
     "webinar": "Onboarding-Webinar",
     "webinar_when": "Wann: %(when)s",
@@ -160,7 +167,8 @@ DE: dict[str, str] = {
     "expired_body": "Zu Ihrer Sicherheit laufen Portal-Links ab. Wir können Ihnen einen neuen senden.",
     "resend": "Neuen Link senden",
     "resent_title": "Bitte prüfen Sie Ihre E-Mails",
-    "resent_body": "Wir haben einen neuen Link an Ihre E-Mail-Adresse gesendet. Das kann einige Minuten dauern.",
+    "resent_body": "Wir haben einen neuen Link an Ihre E-Mail-Adresse gesendet. Das kann einige Minuten "
+    "dauern.",
     "resend_failed_title": "Der Link konnte nicht gesendet werden",
     "resend_failed_body": "Bei uns ist etwas schiefgegangen. Bitte versuchen Sie es später erneut.",
     "rejected_title": "Dieses Portal ist für angenommene Partner",
@@ -198,13 +206,14 @@ PL: dict[str, str] = {
     "accept": "Akceptuję",
     "accept_hint": "Akceptując, zgadzasz się na wersję %(version)s powyższych warunków.",
     "accepted": "Zaakceptowano wersję %(version)s dnia %(date)s.",
-    "new_terms": "Nowe warunki do przeczytania: wersja %(version)s zastępuje zaakceptowaną wersję %(accepted)s.",
+    "new_terms": "Nowe warunki do przeczytania: wersja %(version)s zastępuje zaakceptowaną wersję "
+    "%(accepted)s.",
     "no_terms": "Warunki partnerskie nie zostały jeszcze opublikowane. Powiadomimy Cię e-mailem.",
     "resources": "Materiały",
     "no_resources": "Brak dostępnych materiałów.",
     "tracking": "Twój link śledzący",
     "tracking_label": "Link śledzący (udostępniaj go, aby zarabiać prowizję)",
-    "copy": "Kopiuj link",
+    "copy_link": "Kopiuj link",
     "copied": "Skopiowano link.",
     "webinar": "Webinarium wdrożeniowe",
     "webinar_when": "Kiedy: %(when)s",

@@ -54,9 +54,12 @@ class ChecklistUpdate:
 
 
 @dataclass
-class TrackingLinkInfo:
-    code: str
-    url: str
+class Kit:
+    """What the welcome-kit email shows: the tracking link and the partner's resources."""
+
+    tracking_code: str
+    tracking_url: str
+    resources: list[dict[str, str]] = field(default_factory=list)  # title, kind, url
 
 
 @dataclass

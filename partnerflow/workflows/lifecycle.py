@@ -152,16 +152,9 @@ class PartnerLifecycleWorkflow:
     @workflow.signal
     async def terms_published(self, published: TermsPublished) -> None:
         """A new terms version: partners who accepted an older one are asked to re-accept."""
-        accepted = self.state.terms_version
-        if (
-            accepted is None
-            or published.version <= accepted
-            or self.state.stage
-            not in (
-                Stage.ONBOARDING,
-                Stage.ACTIVE,
-            )
-        ):
+        accepted, required = self.state.terms_version, self.state.terms_version_required
+        already_known = accepted is None or published.version <= max(accepted, required or 0)
+        if already_known or self.state.stage not in (Stage.ONBOARDING, Stage.ACTIVE):
             return
         self.state.terms_version_required = published.version
         self.note("terms-updated", f"version {published.version} to accept")

@@ -50,7 +50,8 @@ async def notify_managers(
     partner_id: str | None, purpose: str, template: str, context: dict[str, Any] | None = None
 ) -> bool:
     """Post to the managers' Slack channel once per ``purpose``; a failure is logged, not fatal."""
-    key = message_key(partner_id, purpose) if partner_id else purpose
+    # Slack keys get their own namespace: the partner's email for the same purpose is another message.
+    key = message_key(partner_id, f"slack:{purpose}") if partner_id else f"slack:{purpose}"
     request = SlackRequest(key, template, context or {}, partner_id)
     try:
         await workflow.execute_activity_method(

@@ -6,7 +6,6 @@ Pages are server-rendered HTML that work without JavaScript.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -42,7 +41,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/portal", tags=["portal"])
 
 _renderer = Renderer()  # one Jinja environment (autoescaped) for portal pages and the resend email
-_QUERY_TIMEOUT = timedelta(seconds=5)
+_QUERY_TIMEOUT = timedelta(seconds=3)
 # The token is in the URL: keep it out of caches, search engines and other sites' Referer headers.
 _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 _DENIED: dict[int | str, dict[str, Any]] = {403: {"description": "invalid, expired or not-approved link"}}
@@ -81,7 +80,7 @@ async def portal_page(token: str, request: Request, settings: SettingsDep, engin
         partner = await _partner_for(request, settings, engine, token)
         live = await _live_status(request.app.state.temporal, partner)
         if live.stage == Stage.REJECTED:
-            raise _Denied(_deny(request, partner, 403, "rejected"))
+            raise _Denied(_notice(request, partner, 403, "rejected"))
     except _Denied as denied:
         return denied.response
     context = await run_in_threadpool(_page_context, engine, settings, partner, live)
@@ -108,7 +107,7 @@ async def accept_terms(
         return denied.response
     except _Conflict as conflict:
         back = f"/portal/{token}"
-        return _deny(request, partner, 409, conflict.kind, as_json, back_url=back, **conflict.values)
+        return _notice(request, partner, 409, conflict.kind, as_json, back_url=back, values=conflict.values)
     await _signal_acceptance(client, acceptance)
     if not as_json:
         return RedirectResponse(f"/portal/{token}", status.HTTP_303_SEE_OTHER, headers=_PRIVATE)
@@ -124,9 +123,15 @@ async def accept_terms(
 @router.get(
     "/{token}/webinar.ics",
     response_class=Response,
-    responses={200: {"content": {"text/calendar": {}}}, 404: {"description": "no upcoming webinar"}, **_DENIED},
+    responses={
+        200: {"content": {"text/calendar": {}}},
+        404: {"description": "no upcoming webinar"},
+        **_DENIED,
+    },
 )
-async def webinar_calendar(token: str, request: Request, settings: SettingsDep, engine: EngineDep) -> Response:
+async def webinar_calendar(
+    token: str, request: Request, settings: SettingsDep, engine: EngineDep
+) -> Response:
     """The partner's upcoming webinar as an iCalendar invitation."""
     try:
         partner = await _partner_for(request, settings, engine, token)
@@ -150,16 +155,16 @@ async def resend_link(
     except PortalTokenExpired as exc:
         partner_id = exc.partner_id
     except PortalTokenInvalid:
-        return _deny(request, None, 403, "invalid")
+        return _notice(request, None, 403, "invalid")
     partner = await run_in_threadpool(_load_partner, engine, partner_id)
     if partner is None or partner.stage == Stage.REJECTED:  # same answer: reveal nothing
-        return _deny(request, None, 200, "resent")
+        return _notice(request, None, 200, "resent")
     try:
         await run_in_threadpool(_send_fresh_link, settings, engine, partner.id)
     except Exception:
         log.exception("could not send a fresh portal link to partner %s", partner.id)
-        return _deny(request, partner, 503, "resend_failed")
-    return _deny(request, partner, 200, "resent")
+        return _notice(request, partner, 503, "resend_failed")
+    return _notice(request, partner, 200, "resent")
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -173,18 +178,18 @@ async def _partner_for(
         partner_id = read_portal_token(settings.portal_signing_key, token, settings.portal_link_ttl)
     except PortalTokenExpired as exc:
         partner = await run_in_threadpool(_load_partner, engine, exc.partner_id)
-        raise _Denied(_deny(request, partner, 403, "expired", as_json, resend_token=token)) from exc
+        raise _Denied(_notice(request, partner, 403, "expired", as_json, resend_token=token)) from exc
     except PortalTokenInvalid as exc:
-        raise _Denied(_deny(request, None, 403, "invalid", as_json)) from exc
+        raise _Denied(_notice(request, None, 403, "invalid", as_json)) from exc
     partner = await run_in_threadpool(_load_partner, engine, partner_id)
     if partner is None:
-        raise _Denied(_deny(request, None, 403, "invalid", as_json))
+        raise _Denied(_notice(request, None, 403, "invalid", as_json))
     if partner.stage == Stage.REJECTED:
-        raise _Denied(_deny(request, partner, 403, "rejected", as_json))
+        raise _Denied(_notice(request, partner, 403, "rejected", as_json))
     return partner
 
 
-def _deny(
+def _notice(
     request: Request,
     partner: Partner | None,
     status_code: int,
@@ -192,12 +197,12 @@ def _deny(
     as_json: bool = False,
     resend_token: str | None = None,
     back_url: str | None = None,
-    **values: object,
+    values: dict[str, object] | None = None,
 ) -> Response:
     """A one-message page (``<kind>_title``/``<kind>_body`` strings), or its JSON ``detail``."""
     locale = locale_for(partner.locale if partner else None, request.headers.get("accept-language"))
     if as_json:
-        detail = _DETAILS.get(kind, kind) % values
+        detail = _DETAILS.get(kind, kind) % (values or {})
         return JSONResponse({"detail": detail}, status_code, headers=_PRIVATE)
     t = texts(locale)
     return _render(
@@ -205,7 +210,7 @@ def _deny(
         locale,
         status_code,
         heading=t[f"{kind}_title"],
-        message=t[f"{kind}_body"] % values,
+        message=t[f"{kind}_body"] % (values or {}),
         resend_token=resend_token,
         back_url=back_url,
     )
@@ -223,12 +228,14 @@ async def _live_status(client: Client | None, partner: Partner) -> PartnerStatus
         handle = client.get_workflow_handle(workflow_id_for(partner.id))
         try:
             return await handle.query(PartnerLifecycleWorkflow.status, rpc_timeout=_QUERY_TIMEOUT)
-        except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError, asyncio.TimeoutError) as exc:
+        except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError, TimeoutError) as exc:
             log.warning("status of partner %s not available (%s); showing the stored stage", partner.id, exc)
     return PartnerStatus(partner.id, Stage(partner.stage), empty_checklist(), partner.tier, [])
 
 
-def _page_context(engine: Engine, settings: Settings, partner: Partner, live: PartnerStatus) -> dict[str, Any]:
+def _page_context(
+    engine: Engine, settings: Settings, partner: Partner, live: PartnerStatus
+) -> dict[str, Any]:
     t = texts(locale_for(partner.locale))
     with session_scope(engine) as session:
         terms = onboarding.current_terms(session, partner.program)
@@ -238,8 +245,10 @@ def _page_context(engine: Engine, settings: Settings, partner: Partner, live: Pa
         resources = onboarding.resources_for(session, partner.program, partner.locale, tier)
         link = session.exec(select(TrackingLink).where(TrackingLink.partner_id == partner.id)).first()
         seat = onboarding.upcoming_seat(session, partner.id)
+    # The store knows of an acceptance before the workflow has taken the signal (or when it can't answer).
+    done = live.checklist | ({"terms_accepted": True} if accepted else {})
     checklist = [
-        {"key": key, "label": t.get(f"item.{key}", key), "done": bool(live.checklist.get(key))}
+        {"key": key, "label": t.get(f"item.{key}", key), "done": bool(done.get(key))}
         for key in CHECKLIST_ITEMS
     ]
     outdated = terms and not accepted and latest and latest.version < terms.version
