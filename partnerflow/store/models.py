@@ -55,6 +55,10 @@ class Partner(SQLModel, table=True):
     source: str | None = Field(default=None, max_length=200)
     stage: str = Field(default="applied", index=True, max_length=32)
     tier: str | None = Field(default=None, max_length=32)
+    segment: str | None = Field(default=None, max_length=16)  # top | middle | long_tail, from the last review
+    unsubscribed_at: datetime | None = Field(
+        default=None, sa_column=_ts(nullable=True)
+    )  # non-essential email
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     stage_changed_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
@@ -105,6 +109,9 @@ class Program(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=200)
     landing_url: str = Field(max_length=2000)
+    currency: str = Field(default="USD", max_length=3)  # events in another currency are refused
+    monthly_costs: float = 0.0  # platform, agency, management: counted in the program's ROI
+    ingestion_key: str | None = Field(default=None, max_length=128)  # for POST /events
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
@@ -211,3 +218,42 @@ class WebinarSeat(SQLModel, table=True):
     status: str = Field(default="invited", max_length=16)  # invited | attended | no_show
     invited_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     attended_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class Tier(SQLModel, table=True):
+    """A program tier: its commission rate and what a partner must reach in a review period."""
+
+    __tablename__ = "tiers"
+    __table_args__ = (UniqueConstraint("program", "name", name="uq_tier_program_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    program: str = Field(index=True, max_length=64)
+    name: str = Field(max_length=32)
+    rank: int  # 0 = entry tier
+    commission_rate: float  # 0.15 = 15 % of net revenue
+    min_revenue: float = 0.0  # either threshold qualifies
+    min_conversions: int = 0
+
+
+class Review(SQLModel, table=True):
+    """One periodic review of a partner: numbers, segment, proposed and applied tier."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("partner_id", "period_start", name="uq_review_partner_period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: str = Field(foreign_key="partners.id", index=True, max_length=32)
+    program: str = Field(index=True, max_length=64)
+    period_start: datetime = Field(sa_column=_ts(nullable=False))
+    period_end: datetime = Field(sa_column=_ts(nullable=False))
+    clicks: int = 0
+    conversions: int = 0
+    revenue: float = 0.0
+    commission: float = 0.0
+    revenue_share: float = 0.0
+    segment: str = Field(max_length=16)
+    tier_before: str | None = Field(default=None, max_length=32)
+    tier_proposed: str | None = Field(default=None, max_length=32)
+    tier_after: str | None = Field(default=None, max_length=32)
+    decided_by: str | None = Field(default=None, max_length=200)  # a manager, or "auto" after 7 days
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
