@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from partnerflow.domain.engagement import EngagementRules
+
 
 class Settings(BaseSettings):
     """Everything configurable. Durations accept seconds or ISO 8601 (``P2D``, ``PT1H``)."""
@@ -49,6 +51,11 @@ class Settings(BaseSettings):
     webinar_reminders: list[timedelta] = [timedelta(hours=24), timedelta(hours=1)]
     webinar_max_reinvites: int = 2
     webinar_attendance_grace: timedelta = timedelta(hours=12)
+
+    # Engagement thresholds in days, as JSON, e.g. PARTNERFLOW_ENGAGEMENT='{"review_period_days": 7}';
+    # a program can override any of them (PUT /programs/{id}/engagement).
+    engagement: EngagementRules = EngagementRules()
+    digest_cron: str = "0 8 * * MON"  # weekly program digest to Slack (Temporal Schedule)
 
     @field_validator("*", mode="before")
     @classmethod

@@ -40,3 +40,22 @@ def read_portal_token(secret: str, token: str, max_age: timedelta) -> str:
     if not isinstance(partner_id, str):
         raise PortalTokenInvalid("portal link is not valid")
     return partner_id
+
+
+UNSUBSCRIBE_SALT = "partnerflow.unsubscribe"
+
+
+def make_unsubscribe_token(secret: str, partner_id: str) -> str:
+    """A link that never expires: unsubscribing must work from any old email."""
+    return URLSafeTimedSerializer(secret, salt=UNSUBSCRIBE_SALT).dumps({"p": partner_id})
+
+
+def read_unsubscribe_token(secret: str, token: str) -> str:
+    try:
+        data = URLSafeTimedSerializer(secret, salt=UNSUBSCRIBE_SALT).loads(token)
+    except BadSignature as exc:
+        raise PortalTokenInvalid("unsubscribe link is not valid") from exc
+    partner_id = data.get("p") if isinstance(data, dict) else None
+    if not isinstance(partner_id, str):
+        raise PortalTokenInvalid("unsubscribe link is not valid")
+    return partner_id

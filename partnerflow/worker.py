@@ -17,6 +17,7 @@ from partnerflow.activities.email_backends import (
     LocalOutboxEmailBackend,
     SendGridBackend,
 )
+from partnerflow.activities.engagement import EngagementActivities
 from partnerflow.activities.messaging import MessagingActivities
 from partnerflow.activities.onboarding import OnboardingActivities
 from partnerflow.activities.slack_backends import (
@@ -51,7 +52,12 @@ def activities(settings: Settings, engine: Engine) -> list[Any]:
     messaging = MessagingActivities(settings, engine, email_backend(settings), slack_backend(settings))
     store = StoreActivities(engine)
     onboarding = OnboardingActivities(settings, engine)
+    engagement = EngagementActivities(settings, engine)
     return [
+        engagement.engagement_snapshot,
+        engagement.compute_review,
+        engagement.apply_tier_change,
+        engagement.deactivate_tracking_link,
         onboarding.prepare_kit,
         onboarding.reserve_webinar_seat,
         onboarding.mark_no_show,

@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from partnerflow.config import Settings
 from partnerflow.domain.lifecycle import DecisionInput, workflow_id_for
+from partnerflow.domain.onboarding import ChecklistUpdate, TermsAccepted
 from partnerflow.domain.stages import Decision
 from partnerflow.store.db import make_engine, upgrade
 from partnerflow.temporal import lifecycle_input
@@ -50,6 +51,43 @@ class Harness:
         else:
             await eventually(lambda: messages(self.engine, partner_id=partner.id, channel="email"))
         return partner.id, handle
+
+    async def approved(self, **fields: object) -> tuple[str, Handle]:
+        """A partner whose application was approved and welcomed (stage onboarding)."""
+        pid, handle = await self.start(**fields)
+        await self.decide(handle, Decision.APPROVE)
+        await self.sent(pid, "welcome")
+        return pid, handle
+
+    async def accept_terms(self, pid: str, handle: Handle, version: int = 1) -> None:
+        now = await self.env.get_current_time()
+        await handle.signal(
+            PartnerLifecycleWorkflow.terms_accepted, TermsAccepted(version=version, accepted_at=now)
+        )
+        await self.sent(pid, "welcome-kit")
+
+    async def active(self, **fields: object) -> tuple[str, Handle]:
+        """A partner through onboarding (terms accepted, webinar waived): stage active."""
+        pid, handle = await self.approved(**fields)
+        await self.accept_terms(pid, handle)
+        await handle.execute_update(
+            PartnerLifecycleWorkflow.complete_checklist_item,
+            ChecklistUpdate("webinar_attended", "alice", waive=True),
+        )
+        await self.sent(pid, "onboarding-complete")
+        return pid, handle
+
+    async def sent(self, pid: str, purpose: str) -> None:
+        """Wait until the message ``partner:<pid>:<purpose>`` was delivered (or failed for good)."""
+        key = f"partner:{pid}:{purpose}"
+        await eventually(
+            lambda: any(m.idempotency_key == key and m.status != "pending" for m in messages(self.engine))
+        )
+
+    def purposes(self, pid: str) -> list[str]:
+        """The purposes of every message about this partner (keys without ``partner:<pid>:``)."""
+        prefix = f"partner:{pid}:"
+        return [m.idempotency_key.removeprefix(prefix) for m in messages(self.engine, partner_id=pid)]
 
     async def decide(self, handle: Handle, decision: Decision, **fields: object) -> object:
         return await handle.execute_update(

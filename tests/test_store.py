@@ -124,3 +124,13 @@ def test_migrations_are_idempotent(any_engine: Engine) -> None:
     upgrade(any_engine)
     upgrade(any_engine)
     add_partner(any_engine)
+
+
+def test_migrations_match_the_models(any_engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with any_engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert differences == [], "a model changed without a migration (alembic revision --autogenerate)"

@@ -20,7 +20,7 @@ from partnerflow.domain.messages import DeliveryResult, EmailRequest, SlackReque
 from partnerflow.store import outbox
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner, Webinar
-from partnerflow.tokens import make_portal_token
+from partnerflow.tokens import make_portal_token, make_unsubscribe_token
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,12 @@ class MessagingActivities:
     def send_email(self, request: EmailRequest) -> DeliveryResult:
         partner = self._partner(request.partner_id)
         context = self._partner_context(partner) | request.context
+        if not request.essential:
+            if partner.unsubscribed_at is not None:
+                log.info("%s not sent: partner %s unsubscribed", request.idempotency_key, partner.id)
+                return DeliveryResult(request.idempotency_key, "suppressed")
+            token = make_unsubscribe_token(self.settings.portal_signing_key, partner.id)
+            context["unsubscribe_url"] = f"{self.settings.public_url.rstrip('/')}/unsubscribe/{token}"
         attachments: list[EmailAttachment] = []
         if request.webinar_id is not None:
             webinar = self._webinar(request.webinar_id)

@@ -13,7 +13,19 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from partnerflow import __version__
-from partnerflow.api.routes import health, outbox, partners, portal, programs, tracking, webhooks, webinars
+from partnerflow.api.routes import (
+    events,
+    health,
+    kpis,
+    outbox,
+    partners,
+    portal,
+    programs,
+    tracking,
+    unsubscribe,
+    webhooks,
+    webinars,
+)
 from partnerflow.config import Settings
 from partnerflow.store.db import make_engine
 from partnerflow.temporal import connect
@@ -49,7 +61,19 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for module in (webhooks, partners, programs, webinars, tracking, outbox, portal, health):
+    for module in (
+        webhooks,
+        partners,
+        programs,
+        webinars,
+        tracking,
+        events,
+        kpis,
+        outbox,
+        portal,
+        unsubscribe,
+        health,
+    ):
         app.include_router(module.router)
     return app
 

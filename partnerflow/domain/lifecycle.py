@@ -1,10 +1,9 @@
 """Inputs, results and state of the partner lifecycle workflow (Temporal payloads)."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from partnerflow.domain.engagement import EngagementMemory
 from partnerflow.domain.onboarding import OnboardingTimings
 from partnerflow.domain.stages import Decision, Stage, empty_checklist
 
@@ -31,6 +30,13 @@ class LifecycleState:
     terms_version: int | None = None  # latest version the partner accepted
     terms_version_required: int | None = None  # a newer version they are asked to accept
     webinars_missed: list[int] = field(default_factory=list)
+    active_since: datetime | None = None
+    review_period_start: datetime | None = None
+    segment: str | None = None
+    paused: bool = False
+    engagement: EngagementMemory = field(default_factory=EngagementMemory)
+    offboarding_reason: str | None = None
+    runs: int = 1  # how many workflow runs (continue-as-new) this partnership has had
 
 
 @dataclass

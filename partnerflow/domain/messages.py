@@ -1,7 +1,5 @@
 """Message requests passed from workflows to the messaging activities."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +14,7 @@ class EmailRequest:
     context: dict[str, Any] = field(default_factory=dict)
     webinar_id: int | None = None  # adds the session as ``webinar`` to the context
     attach_calendar: bool = False  # attaches the session as an .ics invitation
+    essential: bool = True  # False: has an unsubscribe link, and is not sent after unsubscribing
 
 
 @dataclass
@@ -31,7 +30,7 @@ class SlackRequest:
 @dataclass
 class DeliveryResult:
     idempotency_key: str
-    status: str  # "sent" | "duplicate"
+    status: str  # "sent" | "duplicate" | "suppressed" (unsubscribed from non-essential email)
     provider_message_id: str | None = None
 
 

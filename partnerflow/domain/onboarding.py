@@ -1,7 +1,5 @@
 """Onboarding: timings, signals, updates and activity payloads (pure types)."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 

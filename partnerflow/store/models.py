@@ -112,6 +112,7 @@ class Program(SQLModel, table=True):
     currency: str = Field(default="USD", max_length=3)  # events in another currency are refused
     monthly_costs: float = 0.0  # platform, agency, management: counted in the program's ROI
     ingestion_key: str | None = Field(default=None, max_length=128)  # for POST /events
+    engagement_rules: str | None = None  # JSON: overrides of the engagement thresholds
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 

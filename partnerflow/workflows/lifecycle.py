@@ -25,14 +25,17 @@ with workflow.unsafe.imports_passed_through():
         TermsPublished,
         WebinarAttended,
     )
+    from partnerflow.domain.review import OffboardInput, PauseInput, TierDecision
     from partnerflow.domain.stages import CHECKLIST_ITEMS, Decision, Stage
     from partnerflow.workflows.application import run_application_stage
     from partnerflow.workflows.engagement import run_active_stage
     from partnerflow.workflows.messaging import email_partner
+    from partnerflow.workflows.offboarding import run_offboarding
     from partnerflow.workflows.onboarding import run_onboarding_stage
     from partnerflow.workflows.policies import STORE_RETRY, STORE_TIMEOUT
 
 ALREADY_DECIDED = "AlreadyDecided"
+HISTORY_KEPT = 100  # timeline entries carried into the next run; Temporal keeps every run's full history
 
 
 @workflow.defn
@@ -46,8 +49,11 @@ class PartnerLifecycleWorkflow:
         self.timings: ApprovalTimings = input.approval
         self.onboarding_timings: OnboardingTimings = input.onboarding
         self.tracking_url: str | None = None
+        self.offboarded_by = ""
         self.state: LifecycleState = input.state or LifecycleState()
         self.decision: DecisionInput | None = None
+        self.tier_proposal: str | None = None
+        self.tier_decision: TierDecision | None = None
         self._lock = asyncio.Lock()
 
     @workflow.run
@@ -63,8 +69,26 @@ class PartnerLifecycleWorkflow:
             await run_onboarding_stage(self)
         if self.state.stage == Stage.ACTIVE:
             await run_active_stage(self)
+            if self.state.stage == Stage.ACTIVE:  # a review is done: start a fresh history
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                self._continue_as_new(input)
+        if self.state.stage == Stage.OFFBOARDED:
+            await run_offboarding(self)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
+
+    def _continue_as_new(self, input: LifecycleInput) -> None:
+        self.state.runs += 1
+        self.state.history = self.state.history[-HISTORY_KEPT:]
+        workflow.continue_as_new(
+            LifecycleInput(
+                partner_id=self.partner_id,
+                program=self.program,
+                approval=input.approval,
+                onboarding=input.onboarding,
+                state=self.state,
+            )
+        )
 
     @workflow.query
     def status(self) -> PartnerStatus:
@@ -135,6 +159,50 @@ class PartnerLifecycleWorkflow:
         if not self.state.checklist.get(item):
             self.state.checklist[item] = True
             self.note("checklist", f"{item}" + (f": {detail}" if detail else ""))
+
+    # --- active partners ---------------------------------------------------------------------
+
+    @workflow.update
+    def decide_tier(self, decision: TierDecision) -> str:
+        """A manager confirms or refuses the tier change the last review proposed."""
+        self.tier_decision = decision
+        return self.tier_proposal or ""
+
+    @decide_tier.validator
+    def _validate_tier_decision(self, decision: TierDecision) -> None:
+        if self.tier_proposal is None or self.tier_decision is not None:
+            raise ApplicationError("no tier change is waiting for a decision", type="NoTierProposal")
+
+    @workflow.update
+    def set_paused(self, pause: PauseInput) -> PartnerStatus:
+        """Pause (nudges stop) or resume an active partner."""
+        if self.state.paused != pause.paused:
+            self.state.paused = pause.paused
+            self.note("paused" if pause.paused else "resumed", f"by {pause.manager}")
+        return self.status()
+
+    @set_paused.validator
+    def _validate_pause(self, pause: PauseInput) -> None:
+        if self.state.stage != Stage.ACTIVE:
+            raise ApplicationError(f"partner is {self.state.stage.value}, not active", type="NotActive")
+
+    @workflow.update
+    def offboard(self, request: OffboardInput) -> PartnerStatus:
+        """End the partnership; the run loop sends the farewell and deactivates the link."""
+        self.state.offboarding_reason = request.reason
+        self.note("offboarded", f"by {request.manager}: {request.reason}")
+        self.offboarded_by = request.manager
+        self.state.stage = Stage.OFFBOARDED
+        return self.status()
+
+    @offboard.validator
+    def _validate_offboard(self, request: OffboardInput) -> None:
+        if self.state.stage not in (Stage.ONBOARDING, Stage.ACTIVE):
+            raise ApplicationError(
+                f"partner is {self.state.stage.value}; cannot offboard", type="NotOffboardable"
+            )
+        if not request.reason.strip():
+            raise ApplicationError("offboarding needs a reason", type="NotOffboardable")
 
     # --- onboarding messages ------------------------------------------------------------------
 

@@ -20,10 +20,20 @@ async def email_partner(
     context: dict[str, Any] | None = None,
     webinar_id: int | None = None,
     attach_calendar: bool = False,
+    essential: bool = True,
 ) -> bool:
-    """Email the partner once per ``purpose``; on failure alert managers and return False."""
+    """Email the partner once per ``purpose``; on failure alert managers and return False.
+
+    Non-essential email (nudges) carries an unsubscribe link and is skipped for partners who used it.
+    """
     request = EmailRequest(
-        message_key(partner_id, purpose), partner_id, template, context or {}, webinar_id, attach_calendar
+        message_key(partner_id, purpose),
+        partner_id,
+        template,
+        context or {},
+        webinar_id,
+        attach_calendar,
+        essential,
     )
     try:
         await workflow.execute_activity_method(

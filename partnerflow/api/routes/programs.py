@@ -1,17 +1,20 @@
-"""Programs: landing page, versioned terms and the resource library (manager token)."""
+"""Programs: landing page, currency, costs, terms, resources, tiers, ingestion key (manager token)."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Body, HTTPException, status
 from pydantic import BaseModel, Field, HttpUrl
 from sqlmodel import select
 
 from partnerflow import operations
 from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
+from partnerflow.domain.kpis import TierRule
 from partnerflow.store import onboarding as store
+from partnerflow.store import performance
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Resource
 
@@ -23,12 +26,36 @@ ResourceKind = Literal["logo", "banner", "product_sheet", "guide", "video"]
 class ProgramIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     landing_url: HttpUrl
+    currency: str | None = Field(
+        default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217; events in another currency are refused"
+    )
+    monthly_costs: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="platform, agency...: counted in the ROI"
+    )
 
 
 class ProgramOut(BaseModel):
     program: str
     name: str
     landing_url: str
+    currency: str = performance.DEFAULT_CURRENCY
+    monthly_costs: float = 0.0
+    has_ingestion_key: bool = False
+
+
+class TierIn(BaseModel):
+    name: str = Field(min_length=1, max_length=32)
+    rank: int = Field(ge=0, le=1000, description="0 = the entry tier")
+    commission_rate: float = Field(ge=0, le=1, allow_inf_nan=False, description="0.15 = 15 % of net revenue")
+    min_revenue: float = Field(
+        default=0.0, ge=0, allow_inf_nan=False, description="either threshold qualifies"
+    )
+    min_conversions: int = Field(default=0, ge=0)
+
+
+class IngestionKeyOut(BaseModel):
+    program: str
+    ingestion_key: str
 
 
 class TermsIn(BaseModel):
@@ -63,12 +90,71 @@ class ResourceOut(ResourceIn):
 def update_program(
     program: str, body: ProgramIn, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
 ) -> ProgramOut:
-    """Set the program's name and the landing page tracking links redirect to."""
+    """Set the program's name, the landing page tracking links redirect to, its currency and costs."""
     with session_scope(engine) as session:
         row = store.ensure_program(session, program, settings.default_landing_url)
+        if body.currency and body.currency != row.currency:
+            used = performance.currencies_used(session, program) - {body.currency}
+            if used:
+                raise HTTPException(
+                    status.HTTP_409_CONFLICT,
+                    f"program {program} already has amounts in {', '.join(sorted(used))}; "
+                    f"its currency cannot change to {body.currency}",
+                )
+            row.currency = body.currency
+        if body.monthly_costs is not None:
+            row.monthly_costs = body.monthly_costs
         row.name, row.landing_url = body.name, str(body.landing_url)
         session.add(row)
-        return ProgramOut(program=row.id, name=row.name, landing_url=row.landing_url)
+        return ProgramOut(
+            program=row.id,
+            has_ingestion_key=row.ingestion_key is not None,
+            **row.model_dump(include={"name", "landing_url", "currency", "monthly_costs"}),
+        )
+
+
+@router.put("/{program}/tiers", response_model=list[TierIn])
+def set_tiers(
+    program: str,
+    body: Annotated[list[TierIn], Body(min_length=1, max_length=50)],
+    engine: EngineDep,
+    settings: SettingsDep,
+    _m: ManagerDep,
+) -> list[TierIn]:
+    """Replace the program's tiers (unique names and ranks, exactly one entry tier of rank 0)."""
+    ranks, names = [t.rank for t in body], [t.name for t in body]
+    if len(set(names)) < len(names):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"tier names must be unique: {names}")
+    if len(set(ranks)) < len(ranks):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"tier ranks must be unique: {ranks}")
+    if 0 not in ranks:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "exactly one tier needs rank 0 (the entry tier)"
+        )
+    with session_scope(engine) as session:
+        store.ensure_program(session, program, settings.default_landing_url)
+        performance.replace_tiers(session, program, [TierRule(**t.model_dump()) for t in body])
+        return _tiers(performance.tier_rules(session, program))
+
+
+@router.get("/{program}/tiers", response_model=list[TierIn])
+def get_tiers(program: str, engine: EngineDep, _m: ManagerDep) -> list[TierIn]:
+    """The program's tiers by rank (the defaults until some are set)."""
+    with session_scope(engine) as session:
+        return _tiers(performance.tier_rules(session, program))
+
+
+@router.post("/{program}/ingestion-key", status_code=status.HTTP_201_CREATED, response_model=IngestionKeyOut)
+def rotate_ingestion_key(
+    program: str, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
+) -> IngestionKeyOut:
+    """A new key for POST /events (only this program's partners); the old one stops working.
+    Shown once: store it in the tracking platform."""
+    with session_scope(engine) as session:
+        row = store.ensure_program(session, program, settings.default_landing_url)
+        row.ingestion_key = f"pfk_{secrets.token_urlsafe(32)}"
+        session.add(row)
+        return IngestionKeyOut(program=program, ingestion_key=row.ingestion_key)
 
 
 @router.post("/{program}/terms", status_code=status.HTTP_201_CREATED, response_model=TermsOut)
@@ -125,3 +211,7 @@ def _resource_out(resource: Resource) -> ResourceOut:
     return ResourceOut(
         resource_id=resource.id, **resource.model_dump(include={"title", "kind", "url", "locale", "tier"})
     )
+
+
+def _tiers(rules: list[TierRule]) -> list[TierIn]:
+    return [TierIn(**rule.__dict__) for rule in rules]

@@ -1,0 +1,61 @@
+"""One-click unsubscribe from non-essential email (nudges, tips), honoured at once."""
+
+from __future__ import annotations
+
+from html import escape
+
+from fastapi import APIRouter, HTTPException, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from sqlalchemy import Engine
+
+from partnerflow.api.deps import EngineDep, SettingsDep
+from partnerflow.store.db import session_scope
+from partnerflow.store.models import Partner, utcnow
+from partnerflow.tokens import PortalTokenInvalid, read_unsubscribe_token
+
+router = APIRouter(prefix="/unsubscribe", tags=["portal"])
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Partnerflow</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#111">
+<main><h1>{title}</h1>{body}</main></body></html>"""
+
+
+@router.get("/{token}", response_class=HTMLResponse)
+def confirm_page(token: str, settings: SettingsDep) -> HTMLResponse:
+    """A confirmation page (mail scanners follow GET links; only the POST unsubscribes)."""
+    _partner_id(settings.portal_signing_key, token)
+    form = (
+        "<p>Stop tips and nudges about your partnership? Essential messages still arrive.</p>"
+        f'<form method="post" action="/unsubscribe/{escape(token)}">'
+        '<button type="submit">Unsubscribe</button></form>'
+    )
+    return HTMLResponse(_PAGE.format(title="Unsubscribe", body=form))
+
+
+@router.post("/{token}", response_class=HTMLResponse)
+async def unsubscribe(token: str, settings: SettingsDep, engine: EngineDep) -> HTMLResponse:
+    """Unsubscribe (also the RFC 8058 one-click POST target)."""
+    partner_id = _partner_id(settings.portal_signing_key, token)
+    await run_in_threadpool(_mark, engine, partner_id)
+    return HTMLResponse(
+        _PAGE.format(title="You are unsubscribed", body="<p>You will get no more tips or nudges.</p>")
+    )
+
+
+def _partner_id(secret: str, token: str) -> str:
+    try:
+        return read_unsubscribe_token(secret, token)
+    except PortalTokenInvalid as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this unsubscribe link is not valid") from exc
+
+
+def _mark(engine: Engine, partner_id: str) -> None:
+    with session_scope(engine) as session:
+        partner = session.get(Partner, partner_id)
+        if partner is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "partner not found")
+        if partner.unsubscribed_at is None:
+            partner.unsubscribed_at = utcnow()
+            session.add(partner)
