@@ -9,9 +9,19 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import Engine
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+)
 from temporalio.worker import Worker
 
+from partnerflow.activities.digest import DigestActivities
 from partnerflow.activities.email_backends import (
     EmailBackend,
     LocalOutboxEmailBackend,
@@ -27,11 +37,12 @@ from partnerflow.activities.slack_backends import (
 )
 from partnerflow.activities.store import StoreActivities
 from partnerflow.config import Settings
+from partnerflow.workflows.digest import DIGEST_SCHEDULE_PREFIX, ProgramDigestWorkflow
 from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS: Sequence[type] = (PartnerLifecycleWorkflow,)
+WORKFLOWS: Sequence[type] = (PartnerLifecycleWorkflow, ProgramDigestWorkflow)
 
 
 def email_backend(settings: Settings) -> EmailBackend:
@@ -53,7 +64,9 @@ def activities(settings: Settings, engine: Engine) -> list[Any]:
     store = StoreActivities(engine)
     onboarding = OnboardingActivities(settings, engine)
     engagement = EngagementActivities(settings, engine)
+    digest = DigestActivities(settings, engine)
     return [
+        digest.program_digests,
         engagement.engagement_snapshot,
         engagement.compute_review,
         engagement.apply_tier_change,
@@ -80,8 +93,28 @@ def build_worker(client: Client, settings: Settings, engine: Engine, executor: T
     )
 
 
+async def ensure_digest_schedule(client: Client, settings: Settings) -> str:
+    """Create (or update) the Temporal Schedule of the weekly program digest."""
+    schedule_id = f"{DIGEST_SCHEDULE_PREFIX}-{settings.task_queue}"
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            ProgramDigestWorkflow.run,
+            id=f"program-digest-{settings.task_queue}",
+            task_queue=settings.task_queue,
+        ),
+        spec=ScheduleSpec(cron_expressions=[settings.digest_cron]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(schedule_id, schedule)
+    except ScheduleAlreadyRunningError:
+        await client.get_schedule_handle(schedule_id).update(lambda _: ScheduleUpdate(schedule=schedule))
+    return schedule_id
+
+
 async def run_worker(client: Client, settings: Settings, engine: Engine, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set, then finish in-flight tasks and return."""
+    await ensure_digest_schedule(client, settings)
     with ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity") as executor:
         worker = build_worker(client, settings, engine, executor)
         async with worker:

@@ -28,13 +28,20 @@ PERIOD = {"from": "2026-03-01", "to": "2026-03-11"}
 
 def event(event_id: str, partner_id: str, kind: str, at: datetime, amount: float | None = None,
           currency: str | None = "USD") -> dict[str, Any]:  # fmt: skip
-    body: dict[str, Any] = {"event_id": event_id, "partner_id": partner_id, "type": kind, "occurred_at": at.isoformat()}
+    body: dict[str, Any] = {
+        "event_id": event_id,
+        "partner_id": partner_id,
+        "type": kind,
+        "occurred_at": at.isoformat(),
+    }
     if amount is not None:
         body |= {"amount": amount, "currency": currency}
     return body
 
 
-async def post(service: Service, events: list[dict[str, Any]], headers: dict[str, str] = ALICE) -> dict[str, Any]:
+async def post(
+    service: Service, events: list[dict[str, Any]], headers: dict[str, str] = ALICE
+) -> dict[str, Any]:
     response = await service.http.post("/events", json={"events": events}, headers=headers)
     assert response.status_code == 200, response.text
     return dict(response.json())
@@ -101,7 +108,9 @@ async def test_credentials_manager_token_or_program_ingestion_key(service: Servi
     wrong_key = await service.http.post("/events", json=body, headers={"X-Partnerflow-Key": key + "x"})
     unknown_bad_json = await service.http.post("/events", content=b"{", headers={"X-Partnerflow-Key": "x"})
     with_key = await post(service, body["events"], headers={"X-Partnerflow-Key": key})
-    as_bearer = await post(service, [event("a-2", alpha, "click", START)], headers={"Authorization": f"Bearer {key}"})
+    as_bearer = await post(
+        service, [event("a-2", alpha, "click", START)], headers={"Authorization": f"Bearer {key}"}
+    )
     as_manager = await post(service, body["events"])
 
     assert unauthenticated.status_code == wrong_bearer.status_code == wrong_key.status_code == 401
@@ -114,7 +123,9 @@ async def test_credentials_manager_token_or_program_ingestion_key(service: Servi
     assert as_bearer["accepted"] == 1
     assert as_manager == {"accepted": 1, "duplicates": 1, "errors": []}  # a manager may send any partner's
 
-    rotated = (await service.http.post("/programs/alpha/ingestion-key", headers=ALICE)).json()["ingestion_key"]
+    rotated = (await service.http.post("/programs/alpha/ingestion-key", headers=ALICE)).json()[
+        "ingestion_key"
+    ]
     old = await service.http.post("/events", json=body, headers={"X-Partnerflow-Key": key})
     assert rotated != key and old.status_code == 401
     assert (await service.http.post("/programs/alpha/ingestion-key")).status_code == 401
@@ -142,18 +153,26 @@ async def test_amounts_in_another_currency_are_refused(service: Service) -> None
     pid = await service.approved_partner("euro@example.com", program="euro")
     program = await service.http.put(
         "/programs/euro",
-        json={"name": "Euro partners", "landing_url": "https://eu.example", "currency": "EUR", "monthly_costs": 90},
+        json={
+            "name": "Euro partners",
+            "landing_url": "https://eu.example",
+            "currency": "EUR",
+            "monthly_costs": 90,
+        },
         headers=ALICE,
     )
     assert program.status_code == 200
-    assert program.json() | {"has_ingestion_key": False} == {
+    assert program.json() == {
         "program": "euro", "name": "Euro partners", "landing_url": "https://eu.example/", "currency": "EUR",
         "monthly_costs": 90.0, "has_ingestion_key": False,
     }  # fmt: skip
 
     result = await post(
         service,
-        [event("usd", pid, "conversion", START, 10.0, "USD"), event("eur", pid, "conversion", START, 10.0, "eur")],
+        [
+            event("usd", pid, "conversion", START, 10.0, "USD"),
+            event("eur", pid, "conversion", START, 10.0, "eur"),
+        ],
     )
 
     assert result["accepted"] == 1
@@ -162,10 +181,14 @@ async def test_amounts_in_another_currency_are_refused(service: Service) -> None
                                "send amounts in the program's currency"}
     ]  # fmt: skip
     change = await service.http.put(
-        "/programs/euro", json={"name": "E", "landing_url": "https://eu.example", "currency": "USD"}, headers=ALICE
+        "/programs/euro",
+        json={"name": "E", "landing_url": "https://eu.example", "currency": "USD"},
+        headers=ALICE,
     )
     bad = await service.http.put(
-        "/programs/euro", json={"name": "E", "landing_url": "https://eu.example", "currency": "eu"}, headers=ALICE
+        "/programs/euro",
+        json={"name": "E", "landing_url": "https://eu.example", "currency": "eu"},
+        headers=ALICE,
     )
     assert change.status_code == 409 and "EUR" in change.json()["detail"] and "USD" in change.json()["detail"]
     assert bad.status_code == 422
@@ -181,7 +204,9 @@ async def test_tiers_are_validated_and_replace_the_defaults(service: Service) ->
     ]
     saved = await service.http.put("/programs/tiered/tiers", json=tiers, headers=ALICE)
     no_entry = await service.http.put("/programs/tiered/tiers", json=tiers[:1], headers=ALICE)
-    same_rank = await service.http.put("/programs/tiered/tiers", json=[tiers[1], {**tiers[0], "rank": 0}], headers=ALICE)
+    same_rank = await service.http.put(
+        "/programs/tiered/tiers", json=[tiers[1], {**tiers[0], "rank": 0}], headers=ALICE
+    )
     bad_rate = await service.http.put(
         "/programs/tiered/tiers", json=[{**tiers[1], "commission_rate": 1.5}], headers=ALICE
     )
@@ -203,17 +228,23 @@ async def test_partner_and_program_kpis_from_known_events(service: Service) -> N
         "/programs/shop", json={"name": "Shop", "landing_url": "https://shop.example", "monthly_costs": 300},
         headers=ALICE,
     )  # fmt: skip
-    tiers = [{"name": "starter", "rank": 0, "commission_rate": 0.15}, {"name": "pro", "rank": 1, "commission_rate": 0.3}]
+    tiers = [
+        {"name": "starter", "rank": 0, "commission_rate": 0.15},
+        {"name": "pro", "rank": 1, "commission_rate": 0.3},
+    ]
     assert (await service.http.put("/programs/shop/tiers", json=tiers, headers=ALICE)).status_code == 200
     day = timedelta(days=1)
     now_events = [event(f"c{i}", seller, "click", START + day * (i % 10)) for i in range(199)]
-    now_events += [event("q-click", quiet, "click", START + 9 * day)]
+    now_events += [
+        event("q-click", quiet, "click", START + 9 * day),
+        event("q-refund", quiet, "refund", START, 100.0),
+    ]
     now_events += [event(f"s{i}", seller, "conversion", START + i * day, 100.0) for i in range(10)]
     now_events += [event("r1", seller, "refund", START + 2 * day, 100.0)]
     before_events = [event(f"old-c{i}", seller, "click", START - day) for i in range(100)]
     before_events += [event(f"old-s{i}", seller, "conversion", START - 10 * day, 100.0) for i in range(4)]
     late = [event("late", seller, "conversion", START + 10 * day, 5000.0)]  # the period's end is excluded
-    assert (await post(service, now_events + before_events + late))["accepted"] == 316
+    assert (await post(service, now_events + before_events + late))["accepted"] == 317
 
     partner = await service.http.get(f"/partners/{seller}/kpis", params=PERIOD, headers=ALICE)
     program = await service.http.get("/programs/shop/kpis", params=PERIOD, headers=ALICE)
@@ -232,9 +263,10 @@ async def test_partner_and_program_kpis_from_known_events(service: Service) -> N
 
     assert program.status_code == 200
     whole = program.json()
-    assert (whole["clicks"], whole["revenue"], whole["commission"], whole["costs"]) == (200, 900.0, 135.0, 100.0)
-    assert (whole["conversion_rate"], whole["epc"]) == (0.05, 0.675)
-    assert whole["roi"] == 2.8298  # (900 - 135 - 100) / (135 + 100)
+    # commission is owed per partner: the quiet partner's refund lowers revenue, not the seller's due
+    assert (whole["revenue"], whole["commission"], whole["costs"]) == (800.0, 135.0, 100.0)
+    assert (whole["clicks"], whole["conversion_rate"], whole["epc"]) == (200, 0.05, 0.675)
+    assert whole["roi"] == 2.4043  # (800 - 135 - 100) / (135 + 100)
     assert whole["partners"] == 2 and whole["segments"] == {"top": 1, "middle": 0, "long_tail": 1}
     assert whole["trend"]["commission"] == 125.0  # 60 -> 135
 

@@ -18,6 +18,7 @@ from partnerflow.api.routes import (
     health,
     kpis,
     outbox,
+    partner_actions,
     partners,
     portal,
     programs,
@@ -64,6 +65,7 @@ def create_app(
     for module in (
         webhooks,
         partners,
+        partner_actions,
         programs,
         webinars,
         tracking,
