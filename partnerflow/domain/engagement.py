@@ -16,9 +16,9 @@ class EngagementRules:
     silent_days: int = 45
     nudge_cap_days: int = 7
     inactivity_offboard_days: int = 180
-    review_period_days: int = 90
-    tier_confirmation_days: int = 7
-    check_interval_hours: int = 24
+    review_period_days: float = 90  # fractions allowed, e.g. 0.003 (about 4 minutes) for a demo
+    tier_confirmation_days: float = 7
+    check_interval_hours: float = 24
     near_tier_ratio: float = 0.8
 
     @property

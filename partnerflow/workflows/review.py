@@ -64,7 +64,7 @@ async def _settle_tier_change(
             "revenue": result.revenue,
             "conversions": result.conversions,
             "segment": wf.state.segment or "",
-            "deadline_days": rules.tier_confirmation_days,
+            "deadline_days": _whole(rules.tier_confirmation_days),
         },
     )
     with contextlib.suppress(TimeoutError):
@@ -103,3 +103,7 @@ async def _settle_tier_change(
         },
     )
     return True
+
+
+def _whole(days: float) -> int | float:
+    return int(days) if days == int(days) else days
