@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -82,12 +82,19 @@ def activities(settings: Settings, engine: Engine) -> list[Any]:
     ]
 
 
-def build_worker(client: Client, settings: Settings, engine: Engine, executor: ThreadPoolExecutor) -> Worker:
+def build_worker(
+    client: Client,
+    settings: Settings,
+    engine: Engine,
+    executor: ThreadPoolExecutor,
+    extra_workflows: Sequence[type] = (),
+    extra_activities: Sequence[Callable[..., Any]] = (),
+) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=list(WORKFLOWS),
-        activities=activities(settings, engine),
+        workflows=[*WORKFLOWS, *extra_workflows],
+        activities=[*activities(settings, engine), *extra_activities],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
     )

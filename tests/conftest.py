@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -139,7 +140,15 @@ def executor() -> Iterator[ThreadPoolExecutor]:
 
 
 def partnerflow_worker(
-    env: WorkflowEnvironment, settings: Settings, engine: Engine, executor: ThreadPoolExecutor
+    env: WorkflowEnvironment,
+    settings: Settings,
+    engine: Engine,
+    executor: ThreadPoolExecutor,
+    extra_workflows: Sequence[type] = (),
+    extra_activities: Sequence[Callable[..., Any]] = (),
 ) -> Worker:
-    """The production worker (real activities) on this test's own task queue."""
-    return build_worker(env.client, settings, engine, executor)
+    """The production worker (real activities) on this test's own task queue.
+
+    ``extra_*`` add workflows/activities that are not registered in ``worker.py`` yet.
+    """
+    return build_worker(env.client, settings, engine, executor, extra_workflows, extra_activities)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import uvicorn
 from conftest import WEBHOOK_SECRET, make_settings, partnerflow_worker
+from fastapi import APIRouter
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
@@ -64,17 +65,24 @@ def _free_port() -> int:
 
 @asynccontextmanager
 async def running_service(
-    dev_env: WorkflowEnvironment, tmp_path: Path, **overrides: Any
+    dev_env: WorkflowEnvironment,
+    tmp_path: Path,
+    routers: Sequence[APIRouter] = (),
+    extra_workflows: Sequence[type] = (),
+    extra_activities: Sequence[Callable[..., Any]] = (),
+    **overrides: Any,
 ) -> AsyncIterator[Service]:
     """API (uvicorn on a real socket) + worker + dev server, on a fresh SQLite database."""
     settings = make_settings(tmp_path, **overrides)
     engine = make_engine(settings.effective_database_url)
     upgrade(engine)
     app = create_app(settings, engine=engine, temporal=dev_env.client)
+    for router in routers:  # routes not mounted in api/main.py yet
+        app.include_router(router)
     port = _free_port()
     server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     with ThreadPoolExecutor(max_workers=8) as executor:
-        async with partnerflow_worker(dev_env, settings, engine, executor):
+        async with partnerflow_worker(dev_env, settings, engine, executor, extra_workflows, extra_activities):
             serving = asyncio.create_task(server.serve())
             while not server.started:
                 await asyncio.sleep(0.02)

@@ -74,12 +74,16 @@ EMAIL_VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("nudge_no_clicks", {}),
     ("nudge_no_clicks", {"resources": [], "days_without_clicks": 1}),
     ("nudge_tips", {}),
+    ("nudge_no_clicks", {"tracking_url": ""}),
     ("nudge_tips", {"days_since_first_click": 1}),
+    ("nudge_tips", {"tracking_url": ""}),
     ("first_conversion", {}),
+    ("first_conversion", {"tracking_url": ""}),
     ("tier_close", {}),
     ("scorecard", {}),
     ("scorecard", {"tier_changed": True, "previous_tier": "bronze", "segment": "long_tail"}),
     ("scorecard", {"tier_changed": True, "previous_tier": None, "segment": "middle", "tier": "bronze"}),
+    ("scorecard", {"tier_changed": False, "segment": "", "tier": ""}),
     ("tier_changed", {}),
     ("tier_changed", {"old_tier": None, "new_tier": "bronze", "commission_rate": "10 %"}),
     (
@@ -183,7 +187,7 @@ def digest(renderer: Renderer, **overrides: Any) -> str:
 
 def variant_id(variant: tuple[str, dict[str, Any]]) -> str:
     name, extra = variant
-    details = [f"{key}={value!r}" for key, value in extra.items() if key != "resources"]
+    details = [f"{key}={value!r}" for key, value in extra.items() if key not in ("resources", "kpis")]
     if "resources" in extra:
         details.append(f"resources={len(extra['resources'])}")
     return "-".join([name, *details])
@@ -301,6 +305,18 @@ def test_tracking_link_is_given(renderer: Renderer, name: str, locale: str) -> N
     assert TRACKING_URL in email.text.splitlines(), "the tracking URL must stand on its own line"
     assert TRACKING_URL in email.html
     assert "monospace" in email.html
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("name", ["nudge_no_clicks", "nudge_tips", "first_conversion"])
+def test_without_tracking_link(renderer: Renderer, name: str, locale: str) -> None:
+    with_link = render(renderer, name, locale)
+    without = render(renderer, name, locale, tracking_url="")
+
+    assert TRACKING_URL not in without.text
+    assert "monospace" not in without.html
+    assert len(without.text.splitlines()) == len(with_link.text.splitlines()) - 4
+    assert PORTAL_URL in without.text.splitlines()
 
 
 # --- unsubscribe link ----------------------------------------------------------------------
@@ -485,6 +501,17 @@ def test_scorecard_has_a_phrase_per_segment(renderer: Renderer, locale: str) -> 
         assert "middle" not in text.replace("Middle", "")
 
 
+@pytest.mark.parametrize("locale", LOCALES)
+def test_scorecard_without_tier_or_segment(renderer: Renderer, locale: str) -> None:
+    full = render(renderer, "scorecard", locale)
+    bare = render(renderer, "scorecard", locale, tier="", segment="", tier_changed=True, previous_tier="x")
+
+    assert "<strong></strong>" not in bare.html
+    assert len(bare.text.splitlines()) == len(full.text.splitlines()) - 4
+    for value in KPIS.values():
+        assert value in bare.text
+
+
 def test_scorecard_segment_wording(renderer: Renderer) -> None:
     assert "one of our top partners" in render(renderer, "scorecard", "en", segment="top").text
     assert "top partners" not in render(renderer, "scorecard", "en", segment="long_tail").text
@@ -627,6 +654,10 @@ def test_tier_change_proposed_for_a_partner_without_tier(renderer: Renderer) -> 
     assert "long tail" in text
     assert "1 day," in text
 
+    no_segment = renderer.slack("tier_change_proposed", slack_context(**(extra | {"segment": ""})))
+    assert "Segment" not in no_segment
+    assert "212\n" in no_segment
+
 
 def test_tier_change_applied_names_who_decided(renderer: Renderer) -> None:
     by_manager = renderer.slack("tier_change_applied", slack_context(**SLACK_EXTRA["tier_change_applied"]))
@@ -652,12 +683,17 @@ def test_offboarding_proposed_tells_how_to_offboard(renderer: Renderer) -> None:
     assert f"POST {DASHBOARD_URL}/offboard" in text
     assert '{"reason": "..."}' in text
     assert "pausing" in text
+    assert f"POST {DASHBOARD_URL}/pause" in text
 
 
 def test_partner_offboarded_gives_reason_and_manager(renderer: Renderer) -> None:
     text = renderer.slack("partner_offboarded", slack_context(**SLACK_EXTRA["partner_offboarded"]))
     assert "No activity for six months" in text
     assert "Anna Kowalska" in text
+
+    no_reason = renderer.slack("partner_offboarded", slack_context(reason="", manager="Anna"))
+    assert "Reason" not in no_reason
+    assert "Anna" in no_reason
 
     hostile = renderer.slack("partner_offboarded", slack_context(reason="<!channel> spam", manager="Anna"))
     assert "<!channel>" not in hostile
