@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from partnerflow.activities.lookup import require_partner
 from partnerflow.config import Settings
 from partnerflow.domain.engagement import EngagementRules, Snapshot
 from partnerflow.domain.kpis import Totals, kpis, next_tier, qualifying_tier, segments
@@ -48,7 +49,7 @@ class EngagementActivities:
     @activity.defn(name="engagement_snapshot")
     def engagement_snapshot(self, query: SnapshotInput) -> SnapshotResult:
         with session_scope(self.engine) as session:
-            partner = _partner(session, query.partner_id)
+            partner = require_partner(session, query.partner_id)
             program = onboarding.ensure_program(session, partner.program, self.settings.default_landing_url)
             first_conversion = session.exec(
                 select(PerformanceEvent)
@@ -80,7 +81,7 @@ class EngagementActivities:
     def compute_review(self, review: ReviewInput) -> ReviewResult:
         """KPIs of the period, segment by share of program revenue, the tier the numbers earn."""
         with session_scope(self.engine) as session:
-            partner = _partner(session, review.partner_id)
+            partner = require_partner(session, review.partner_id)
             program = onboarding.ensure_program(session, partner.program, self.settings.default_landing_url)
             start, end = review.period_start, review.period_end
             totals = performance.totals(session, start, end, partner_id=partner.id)
@@ -122,7 +123,7 @@ class EngagementActivities:
     @activity.defn(name="apply_tier_change")
     def apply_tier_change(self, change: TierChange) -> TierChangeResult:
         with session_scope(self.engine) as session:
-            partner = _partner(session, change.partner_id)
+            partner = require_partner(session, change.partner_id)
             rules = {rule.name: rule for rule in performance.tier_rules(session, partner.program)}
             if change.new_tier not in rules:
                 raise ApplicationError(
@@ -166,10 +167,3 @@ def _review_row(
     row.clicks, row.conversions = totals.clicks, totals.conversions
     row.revenue, row.commission = totals.net_revenue, commission
     return row
-
-
-def _partner(session: Session, partner_id: str) -> Partner:
-    partner = session.get(Partner, partner_id)
-    if partner is None:
-        raise ApplicationError(f"partner {partner_id} not found", type="PartnerNotFound", non_retryable=True)
-    return partner

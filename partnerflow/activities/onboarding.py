@@ -6,13 +6,13 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from partnerflow.activities.lookup import require_partner
 from partnerflow.config import Settings
 from partnerflow.domain.onboarding import Kit, NoShow, WebinarInvite, WebinarSession
 from partnerflow.store import onboarding as store
 from partnerflow.store.db import session_scope
-from partnerflow.store.models import Partner, Webinar
+from partnerflow.store.models import Webinar
 
 
 class OnboardingActivities:
@@ -24,7 +24,7 @@ class OnboardingActivities:
     def prepare_kit(self, partner_id: str) -> Kit:
         """Issue the partner's tracking link (once) and list their resources."""
         with session_scope(self.engine) as session:
-            partner = _partner(session.get(Partner, partner_id), partner_id)
+            partner = require_partner(session, partner_id)
             store.ensure_program(session, partner.program, self.settings.default_landing_url)
             link = store.issue_tracking_link(session, partner)
             resources = store.resources_for(session, partner.program, partner.locale, partner.tier)
@@ -38,7 +38,7 @@ class OnboardingActivities:
     def reserve_webinar_seat(self, invite: WebinarInvite) -> WebinarSession | None:
         """A seat in the next session with room (None when there is none)."""
         with session_scope(self.engine) as session:
-            partner = _partner(session.get(Partner, invite.partner_id), invite.partner_id)
+            partner = require_partner(session, invite.partner_id)
             found = store.reserve_next_seat(session, partner, invite.exclude, invite.after)
             return session_view(found[0]) if found else None
 
@@ -63,9 +63,3 @@ def session_view(webinar: Webinar) -> WebinarSession:
         ends_at=webinar.starts_at + timedelta(minutes=webinar.duration_minutes),
         join_url=webinar.join_url,
     )
-
-
-def _partner(partner: Partner | None, partner_id: str) -> Partner:
-    if partner is None:
-        raise ApplicationError(f"partner {partner_id} not found", type="PartnerNotFound", non_retryable=True)
-    return partner
