@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_base_url: str = "https://slack.com/api/"
     slack_channel: str = "#partner-managers"
+    # --- Slack interactivity (Approve/Reject buttons, POST /slack/interactions) ---
+    slack_signing_secret: SecretStr | None = None  # the Slack app's signing secret
+    # Who may decide from Slack: comma-separated user ids (U…) and/or user-group ids (S…,
+    # resolved with usergroups.users.list); empty = anyone in the channel.
+    slack_allowed_users: str = ""
+    # --- end Slack interactivity ---
 
     approval_reminder: timedelta = timedelta(days=2)
     approval_escalation: timedelta = timedelta(days=5)

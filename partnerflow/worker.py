@@ -36,13 +36,15 @@ from partnerflow.activities.slack_backends import (
     SlackWebBackend,
 )
 from partnerflow.activities.store import StoreActivities
+from partnerflow.activities.webhooks import WebhookActivities
 from partnerflow.config import Settings
 from partnerflow.workflows.digest import DIGEST_SCHEDULE_PREFIX, ProgramDigestWorkflow
 from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
+from partnerflow.workflows.webhooks import WebhookDeliveryWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS: Sequence[type] = (PartnerLifecycleWorkflow, ProgramDigestWorkflow)
+WORKFLOWS: Sequence[type] = (PartnerLifecycleWorkflow, ProgramDigestWorkflow, WebhookDeliveryWorkflow)
 
 
 def email_backend(settings: Settings) -> EmailBackend:
@@ -65,7 +67,11 @@ def activities(settings: Settings, engine: Engine) -> list[Any]:
     onboarding = OnboardingActivities(settings, engine)
     engagement = EngagementActivities(settings, engine)
     digest = DigestActivities(settings, engine)
+    webhooks = WebhookActivities(engine)
     return [
+        webhooks.record_webhook_event,
+        webhooks.deliver_webhook,
+        webhooks.record_webhook_failure,
         digest.program_digests,
         engagement.engagement_snapshot,
         engagement.compute_review,

@@ -15,6 +15,7 @@ from partnerflow.activities.email_backends import EmailAttachment, EmailBackend,
 from partnerflow.activities.errors import INVALID_RECIPIENT, PermanentDeliveryError
 from partnerflow.activities.rendering import Renderer, TemplateError
 from partnerflow.activities.slack_backends import OutboundSlack, SlackBackend
+from partnerflow.activities.slack_blocks import DECISION_TEMPLATES, decision_blocks
 from partnerflow.config import Settings
 from partnerflow.domain.messages import DeliveryResult, EmailRequest, SlackRequest
 from partnerflow.store import outbox
@@ -110,7 +111,12 @@ class MessagingActivities:
             body_text=text,
             partner_id=request.partner_id,
         )
-        message = OutboundSlack(request.idempotency_key, channel, text)
+        blocks = (
+            decision_blocks(text, request.partner_id)
+            if request.partner_id and request.template in DECISION_TEMPLATES
+            else []
+        )
+        message = OutboundSlack(request.idempotency_key, channel, text, blocks)
         return self._deliver(draft, self.slack_backend.name, lambda: self.slack_backend.post(message))
 
     def _deliver(self, draft: outbox.Draft, backend: str, send: Any) -> DeliveryResult:

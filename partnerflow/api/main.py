@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from partnerflow import __version__
+from partnerflow.api import dashboard
 from partnerflow.api.routes import (
     events,
     health,
@@ -22,8 +23,10 @@ from partnerflow.api.routes import (
     partners,
     portal,
     programs,
+    slack,
     tracking,
     unsubscribe,
+    webhook_subscriptions,
     webhooks,
     webinars,
 )
@@ -73,10 +76,14 @@ def create_app(
         kpis,
         outbox,
         portal,
+        slack,
         unsubscribe,
         health,
+        dashboard,
     ):
         app.include_router(module.router)
+    for router in webhook_subscriptions.routers:
+        app.include_router(router)
     return app
 
 

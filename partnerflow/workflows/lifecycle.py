@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from partnerflow.workflows.offboarding import run_offboarding
     from partnerflow.workflows.onboarding import run_onboarding_stage
     from partnerflow.workflows.policies import STORE_RETRY, STORE_TIMEOUT
+    from partnerflow.workflows.webhooks import publish
 
 ALREADY_DECIDED = "AlreadyDecided"
 HISTORY_KEPT = 100  # timeline entries carried into the next run; Temporal keeps every run's full history
@@ -60,6 +61,7 @@ class PartnerLifecycleWorkflow:
     async def run(self, input: LifecycleInput) -> PartnerStatus:
         if input.state is None:
             self.note("applied", f"program {self.program}")
+            await publish("partner.applied", {"program": self.program}, self.partner_id)
         if self.state.stage == Stage.APPLIED:
             await run_application_stage(self)
         if self.state.stage == Stage.REJECTED:
@@ -123,6 +125,9 @@ class PartnerLifecycleWorkflow:
             self.note(verb, f"by {input.manager}" + (f": {input.reason}" if input.reason else ""))
             next_stage = Stage.ONBOARDING if input.decision == Decision.APPROVE else Stage.REJECTED
             await self.change_stage(next_stage)
+            await publish(
+                f"partner.{verb}", {"decided_by": input.manager, "reason": input.reason}, self.partner_id
+            )
         return DecisionResult(partner_id=self.partner_id, stage=self.state.stage)
 
     @decide.validator

@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from partnerflow.activities.store import StageChange, StoreActivities
     from partnerflow.workflows.messaging import email_partner, notify_managers
     from partnerflow.workflows.policies import STORE_RETRY, STORE_TIMEOUT
+    from partnerflow.workflows.webhooks import publish
 
 if TYPE_CHECKING:
     from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
@@ -31,6 +32,7 @@ async def run_offboarding(wf: PartnerLifecycleWorkflow) -> None:
         start_to_close_timeout=STORE_TIMEOUT,
         retry_policy=STORE_RETRY,
     )
+    await publish("partner.offboarded", {"reason": wf.state.offboarding_reason, "by": wf.offboarded_by}, pid)
     await asyncio.gather(
         email_partner(pid, "farewell", "farewell"),
         notify_managers(

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from partnerflow.domain.stages import Stage
     from partnerflow.workflows.messaging import email_partner, notify_managers
     from partnerflow.workflows.policies import STORE_RETRY, STORE_TIMEOUT
+    from partnerflow.workflows.webhooks import publish
 
 if TYPE_CHECKING:
     from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
@@ -34,6 +35,7 @@ async def run_onboarding_stage(wf: PartnerLifecycleWorkflow) -> None:
     if _left(wf):
         return
     await wf.change_stage(Stage.ACTIVE)
+    await publish("partner.onboarded", {"tracking_url": wf.tracking_url}, wf.partner_id)
     kit_url = wf.tracking_url or ""
     await asyncio.gather(
         email_partner(wf.partner_id, "onboarding-complete", "onboarding_complete", {"tracking_url": kit_url}),

@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from partnerflow.domain.review import ReviewInput, ReviewResult, TierChange
     from partnerflow.workflows.messaging import email_partner, notify_managers
     from partnerflow.workflows.policies import STORE_RETRY, STORE_TIMEOUT
+    from partnerflow.workflows.webhooks import publish
 
 if TYPE_CHECKING:
     from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
@@ -47,6 +48,19 @@ async def run_review(
         },
     )
     wf.note("review", f"{period}: {result.segment}, revenue {result.revenue}, tier {wf.state.tier}")
+    await publish(
+        "partner.review_completed",
+        {
+            "period": period,
+            "segment": result.segment,
+            "tier": wf.state.tier,
+            "tier_changed": changed,
+            "revenue": result.revenue,
+            "conversions": result.conversions,
+        },
+        pid,
+        period,
+    )
 
 
 async def _settle_tier_change(
@@ -84,6 +98,17 @@ async def _settle_tier_change(
     )
     wf.state.tier = change.new_tier
     wf.note("tier", f"{change.old_tier or '-'} → {change.new_tier} ({decided_by})")
+    await publish(
+        "partner.tier_changed",
+        {
+            "old_tier": change.old_tier,
+            "new_tier": change.new_tier,
+            "decided_by": decided_by,
+            "promoted": change.promoted,
+        },
+        wf.partner_id,
+        period,
+    )
     if decision is None:
         await notify_managers(
             wf.partner_id,

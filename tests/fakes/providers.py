@@ -427,25 +427,36 @@ class FakeSendGrid(_FakeServer):
 
 
 class FakeSlack(_FakeServer):
-    """``chat.postMessage``, ``chat.update`` and ``auth.test`` under ``/api/``.
+    """``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``, ``views.open``,
+    ``usergroups.users.list`` and ``auth.test`` under ``/api/``.
 
     Accepts JSON and form-encoded bodies (slack_sdk sends JSON for chat.* methods and form
     fields for most others). Authentication errors come back as HTTP 200 with ``ok: false``
     like Slack's. If ``channels`` is given, any other channel is ``channel_not_found``.
-    Successful posts are stored in ``.messages`` with their ``ts`` as ``message_id``.
+    Successful posts are stored in ``.messages`` with their ``ts`` as ``message_id``;
+    ephemeral messages in ``.ephemerals``, opened modals in ``.views``. ``usergroups`` maps
+    user-group ids (``S…``) to their members' user ids.
     """
 
     TEAM_ID = "T0FAKE"
     BOT_USER_ID = "U0FAKEBOT"
     BOT_ID = "B0FAKEBOT"
 
-    def __init__(self, token: str = "xoxb-test-token", channels: Iterable[str] | None = None):
+    def __init__(
+        self,
+        token: str = "xoxb-test-token",
+        channels: Iterable[str] | None = None,
+        usergroups: dict[str, list[str]] | None = None,
+    ):
         super().__init__()
         self.token = token
         self.channels = set(channels) if channels is not None else None
+        self.usergroups = dict(usergroups or {})
         self._ts_counter = itertools.count(1)
         self._posted: dict[tuple[str, str], dict[str, Any]] = {}
         self._updates: list[RecordedRequest] = []
+        self._ephemerals: list[RecordedRequest] = []
+        self._views: list[RecordedRequest] = []
 
     @property
     def updates(self) -> list[RecordedRequest]:
@@ -453,10 +464,34 @@ class FakeSlack(_FakeServer):
         with self._lock:
             return list(self._updates)
 
+    @property
+    def ephemerals(self) -> list[RecordedRequest]:
+        """Accepted ``chat.postEphemeral`` calls (a snapshot)."""
+        with self._lock:
+            return list(self._ephemerals)
+
+    @property
+    def views(self) -> list[RecordedRequest]:
+        """Accepted ``views.open`` calls (a snapshot)."""
+        with self._lock:
+            return list(self._views)
+
+    def wait_for(self, what: str, count: int = 1, timeout: float = 10.0) -> list[RecordedRequest]:
+        """Block until ``.updates``/``.ephemerals``/``.views`` holds ``count``; AssertionError on timeout."""
+        recorded: list[RecordedRequest] = getattr(self, f"_{what}")
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(recorded) >= count, timeout):
+                raise AssertionError(
+                    f"FakeSlack: expected {count} {what}, got {len(recorded)} within {timeout}s"
+                )
+            return list(recorded)
+
     def reset(self) -> None:
         super().reset()
         with self._lock:
             self._updates.clear()
+            self._ephemerals.clear()
+            self._views.clear()
             self._posted.clear()
 
     @property
@@ -527,6 +562,15 @@ class FakeSlack(_FakeServer):
             return self._post_message(request, params)
         if method == "chat.update":
             return self._update_message(request, params)
+        if method == "chat.postEphemeral":
+            return self._post_ephemeral(request, params)
+        if method == "views.open":
+            return self._open_view(params)
+        if method == "usergroups.users.list":
+            group = str(params.get("usergroup", ""))
+            if group not in self.usergroups:
+                return _Reply.json(200, {"ok": False, "error": "no_such_subteam"}), None
+            return _Reply.json(200, {"ok": True, "users": self.usergroups[group]}), None
         return _Reply.json(200, {"ok": False, "error": "unknown_method", "req_method": method}), None
 
     @staticmethod
@@ -539,7 +583,9 @@ class FakeSlack(_FakeServer):
                 return None
             request.json = payload
             return payload if isinstance(payload, dict) else None
-        fields = {k: v[-1] for k, v in parse_qs(request.body.decode(), keep_blank_values=True).items()}
+        query = request.path.partition("?")[2]  # GET methods (usergroups.users.list) use the query
+        raw = f"{query}&{request.body.decode()}" if query else request.body.decode()
+        fields = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
         for key in ("blocks", "attachments", "metadata"):  # form posts carry these as JSON text
             if isinstance(fields.get(key), str):
                 try:
@@ -609,3 +655,28 @@ class FakeSlack(_FakeServer):
                 "message": message,
             },
         ), self._updates
+
+    def _post_ephemeral(
+        self, request: RecordedRequest, params: dict[str, Any]
+    ) -> tuple[_Reply, list[RecordedRequest] | None]:
+        error = self._check_message(params)
+        if error:
+            return _Reply.json(200, {"ok": False, "error": error}), None
+        if not params.get("user"):
+            return _Reply.json(200, {"ok": False, "error": "user_not_in_channel"}), None
+        request.message_id = self._next_ts()
+        return _Reply.json(200, {"ok": True, "message_ts": request.message_id}), self._ephemerals
+
+    def _open_view(self, params: dict[str, Any]) -> tuple[_Reply, list[RecordedRequest] | None]:
+        view = params.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except ValueError:
+                return _Reply.json(200, {"ok": False, "error": "invalid_arguments"}), None
+        if not params.get("trigger_id"):
+            return _Reply.json(200, {"ok": False, "error": "invalid_trigger_id"}), None
+        if not isinstance(view, dict) or view.get("type") != "modal" or not view.get("title"):
+            return _Reply.json(200, {"ok": False, "error": "invalid_arguments"}), None
+        opened = {**view, "id": f"V{secrets.token_hex(5).upper()}", "team_id": self.TEAM_ID}
+        return _Reply.json(200, {"ok": True, "view": opened}), self._views

@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from partnerflow.api.decisions import AlreadyDecided, DecisionRefused, send_decision
 from partnerflow.api.deps import EngineDep, ManagerDep, TemporalDep
 from partnerflow.api.schemas import (
     ChecklistBody,
@@ -26,7 +26,7 @@ from partnerflow.domain.stages import Decision, Stage, empty_checklist
 from partnerflow.store import partners as partner_store
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner
-from partnerflow.workflows.lifecycle import ALREADY_DECIDED, PartnerLifecycleWorkflow
+from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/partners", tags=["partners"])
@@ -72,7 +72,6 @@ async def decide(
 ) -> DecisionResponse:
     """Approve or reject an application; answers once the workflow has taken the decision."""
     partner = await run_in_threadpool(_load, engine, partner_id)
-    handle = client.get_workflow_handle(workflow_id_for(partner.id))
     decision = DecisionInput(
         decision=Decision(body.decision),
         manager=(body.manager or manager).strip() or manager,
@@ -80,18 +79,11 @@ async def decide(
         share_reason=body.share_reason,
     )
     try:
-        result = await handle.execute_update(PartnerLifecycleWorkflow.decide, decision)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == ALREADY_DECIDED:
-            raise HTTPException(status.HTTP_409_CONFLICT, cause.message) from exc
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(cause or exc)) from exc
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:  # the workflow has completed (rejected)
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, f"application of partner {partner_id} is already decided"
-            ) from exc
-        raise
+        result = await send_decision(client, partner.id, decision)
+    except AlreadyDecided as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except DecisionRefused as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     return DecisionResponse(partner_id=result.partner_id, stage=result.stage.value)
 
 

@@ -1,0 +1,17 @@
+"""Manager dashboard: server-rendered pages under ``/dashboard`` (Jinja2, no build step).
+
+Mount with ``app.include_router(dashboard.router)``. Every page but sign-in needs the signed
+session cookie (``auth.py``); every form post needs the session's CSRF token.
+"""
+
+from fastapi import APIRouter, Depends
+
+from partnerflow.api.dashboard import auth, login, outbox, partner, pipeline, programs
+
+router = APIRouter(tags=["dashboard"], include_in_schema=False)
+router.include_router(login.router, prefix=auth.PATH)
+for _pages in (pipeline.router, partner.router, programs.router, outbox.router):
+    # Belt and braces: each page also asks for the session it renders with.
+    router.include_router(_pages, prefix=auth.PATH, dependencies=[Depends(auth.require_session)])
+
+__all__ = ["router"]

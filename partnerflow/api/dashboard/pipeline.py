@@ -1,0 +1,146 @@
+"""The pipeline board, pending applications, and the approve/reject forms (post/redirect/get)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from temporalio.service import RPCError
+
+from partnerflow.api.dashboard import auth, queries
+from partnerflow.api.dashboard.views import Page, not_found, render
+from partnerflow.api.deps import EngineDep, SettingsDep
+from partnerflow.api.routes import partners as partner_routes
+from partnerflow.api.schemas import DecisionBody
+from partnerflow.domain.stages import Stage
+from partnerflow.store.db import session_scope
+from partnerflow.store.models import Partner, utcnow
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+APPLICATIONS = f"{auth.PATH}/applications"
+
+
+@router.get("")
+def pipeline(
+    request: Request, session: auth.SessionDep, engine: EngineDep, stage: str | None = None, page: int = 1
+) -> Response:
+    """Partners by stage with counts and time in stage; ``?stage=`` pages through one stage."""
+    stages = [s.value for s in queries.BOARD_STAGES]
+    if stage is not None and stage not in stages:
+        return not_found(request, session, f"Stage {stage!r}")
+    with session_scope(engine) as db:
+        counts = queries.stage_counts(db)
+        columns: list[dict[str, Any]] = []
+        for name in [stage] if stage else stages:
+            if name == Stage.APPROVED.value and not counts[name] and stage != name:
+                continue  # a stage partners pass through in seconds: a column only when someone is in it
+            current = Page.of(page if stage else 1, counts[name])
+            rows = queries.partners_in_stage(db, name, current.offset, current.size)
+            columns.append({"stage": name, "count": counts[name], "page": current, "partners": rows})
+    return render(
+        request,
+        "pipeline",
+        session,
+        active="pipeline",
+        counts=counts,
+        total=sum(counts.values()),
+        columns=columns,
+        selected=stage,
+        now=utcnow(),
+    )
+
+
+@router.get("/applications")
+def applications(
+    request: Request, session: auth.SessionDep, engine: EngineDep, settings: SettingsDep, page: int = 1
+) -> Response:
+    """Pending applications, oldest first; those waiting longer than the reminder are overdue."""
+    now = utcnow()
+    with session_scope(engine) as db:
+        current = Page.of(page, queries.pending_count(db))
+        pending = queries.pending_applications(db, current.offset, current.size)
+    rows = [
+        {
+            "application": application,
+            "partner": partner,
+            "overdue": now - application.submitted_at > settings.approval_reminder,
+        }
+        for application, partner in pending
+    ]
+    overdue_days = settings.approval_reminder.total_seconds() / 86_400
+    return render(
+        request,
+        "applications",
+        session,
+        active="applications",
+        rows=rows,
+        page=current,
+        overdue_after=f"{overdue_days:g} days",
+        now=now,
+    )
+
+
+@router.post("/applications/{partner_id}/decision")
+async def decide(
+    partner_id: str,
+    request: Request,
+    session: auth.CsrfSessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    decision: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    share_reason: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    """Approve or reject through the workflow update (as ``POST /partners/{id}/decision``)."""
+    response = RedirectResponse(auth.safe_next(next) if next else APPLICATIONS, status.HTTP_303_SEE_OTHER)
+    kind, message = await _decide(
+        request, engine, session.manager, partner_id, decision, reason, share_reason
+    )
+    auth.flash(response, settings, kind, message)
+    return response
+
+
+async def _decide(
+    request: Request, engine: Engine, manager: str, partner_id: str, decision: str, reason: str, share: str
+) -> tuple[str, str]:
+    """``(flash kind, message)`` for the decision's outcome."""
+    partner = await run_in_threadpool(_load, engine, partner_id)
+    if partner is None:
+        return "error", f"There is no partner {partner_id}."
+    who = f"{partner.name} ({partner.email})"
+    try:
+        body = DecisionBody.model_validate(
+            {"decision": decision, "reason": reason.strip() or None, "share_reason": bool(share)}
+        )
+    except ValidationError:
+        return (
+            "error",
+            f"Nothing decided for {who}: choose Approve or Reject (reason: 2,000 characters at most).",
+        )
+    client = request.app.state.temporal
+    if client is None:
+        return "error", "Temporal is not reachable yet; nothing was decided. Try again in a moment."
+    try:
+        result = await partner_routes.decide(partner_id, body, engine, client, manager)
+    except HTTPException as exc:
+        if exc.status_code == status.HTTP_409_CONFLICT:
+            return "error", f"Already decided: {who}. {exc.detail}."
+        return "error", f"Could not decide on {who}: {exc.detail}"
+    except RPCError as exc:
+        log.warning("decision on partner %s failed: %s", partner_id, exc)
+        return "error", f"Temporal did not take the decision on {who}; try again."
+    verb = "Approved" if body.decision == "approve" else "Rejected"
+    return "success", f"{verb} {who}; stage is now {result.stage}."
+
+
+def _load(engine: Engine, partner_id: str) -> Partner | None:
+    with session_scope(engine) as db:
+        return db.get(Partner, partner_id)
