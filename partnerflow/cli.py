@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from partnerflow.cli_migration import migrate_app
 from partnerflow.config import Settings
 
 app = typer.Typer(help="Partnerflow: durable partner-program workflows.", no_args_is_help=True)
@@ -20,6 +21,7 @@ terms_app = typer.Typer(help="Versioned partner terms.", no_args_is_help=True)
 app.add_typer(terms_app, name="terms")
 webinars_app = typer.Typer(help="Training webinars.", no_args_is_help=True)
 app.add_typer(webinars_app, name="webinars")
+app.add_typer(migrate_app, name="migrate")
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Where local state lives (default .partnerflow).")

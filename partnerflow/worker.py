@@ -29,6 +29,7 @@ from partnerflow.activities.email_backends import (
 )
 from partnerflow.activities.engagement import EngagementActivities
 from partnerflow.activities.messaging import MessagingActivities
+from partnerflow.activities.migration import MigrationActivities
 from partnerflow.activities.onboarding import OnboardingActivities
 from partnerflow.activities.slack_backends import (
     LocalOutboxSlackBackend,
@@ -40,11 +41,17 @@ from partnerflow.activities.webhooks import WebhookActivities
 from partnerflow.config import Settings
 from partnerflow.workflows.digest import DIGEST_SCHEDULE_PREFIX, ProgramDigestWorkflow
 from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
+from partnerflow.workflows.migration import MigrationWorkflow
 from partnerflow.workflows.webhooks import WebhookDeliveryWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS: Sequence[type] = (PartnerLifecycleWorkflow, ProgramDigestWorkflow, WebhookDeliveryWorkflow)
+WORKFLOWS: Sequence[type] = (
+    PartnerLifecycleWorkflow,
+    ProgramDigestWorkflow,
+    WebhookDeliveryWorkflow,
+    MigrationWorkflow,
+)
 
 
 def email_backend(settings: Settings) -> EmailBackend:
@@ -68,7 +75,12 @@ def activities(settings: Settings, engine: Engine) -> list[Any]:
     engagement = EngagementActivities(settings, engine)
     digest = DigestActivities(settings, engine)
     webhooks = WebhookActivities(engine)
+    migration = MigrationActivities(settings, engine, messaging)
     return [
+        migration.migration_progress,
+        migration.migration_start_batch,
+        migration.migration_nudge_batch,
+        migration.migration_finish,
         webhooks.record_webhook_event,
         webhooks.deliver_webhook,
         webhooks.record_webhook_failure,

@@ -329,6 +329,7 @@ class MigrationRun(SQLModel, table=True):
     """One import of an existing partner base, brought over in phases."""
 
     __tablename__ = "migration_runs"
+    __table_args__ = (UniqueConstraint("program", "file_sha256", name="uq_migration_program_file"),)
 
     id: int | None = Field(default=None, primary_key=True)
     program: str = Field(default="default", index=True, max_length=64)

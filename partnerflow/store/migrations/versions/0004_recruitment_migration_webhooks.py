@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("program", "file_sha256", name="uq_migration_program_file"),
     )
     with op.batch_alter_table("migration_runs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_migration_runs_file_sha256"), ["file_sha256"], unique=False)
