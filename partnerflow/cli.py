@@ -12,6 +12,7 @@ import typer
 import uvicorn
 
 from partnerflow.cli_migration import migrate_app
+from partnerflow.cli_recruitment import campaigns_app, prospects_app
 from partnerflow.config import Settings
 
 app = typer.Typer(help="Partnerflow: durable partner-program workflows.", no_args_is_help=True)
@@ -22,6 +23,8 @@ app.add_typer(terms_app, name="terms")
 webinars_app = typer.Typer(help="Training webinars.", no_args_is_help=True)
 app.add_typer(webinars_app, name="webinars")
 app.add_typer(migrate_app, name="migrate")
+app.add_typer(prospects_app, name="prospects")
+app.add_typer(campaigns_app, name="campaigns")
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Where local state lives (default .partnerflow).")

@@ -142,7 +142,7 @@ async def _live(client: Client, workflow_id: str) -> MigrationProgress | None:
     from partnerflow.workflows.migration import MigrationWorkflow
 
     try:
-        handle = client.get_workflow_handle_for(MigrationWorkflow.run, workflow_id)
+        handle = client.get_workflow_handle(workflow_id)
         return await handle.query(MigrationWorkflow.progress)
     except Exception:  # not started, or no worker to answer: the store numbers still stand
         return None

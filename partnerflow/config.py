@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".partnerflow")
     database_url: str | None = None
     public_url: str = "http://localhost:8000"
+    signup_url: str | None = None  # the program's application page, linked from recruitment emails
 
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import Engine
+from temporalio.activity import _Definition as ActivityDefinition
 from temporalio.client import (
     Client,
     Schedule,
@@ -31,6 +32,7 @@ from partnerflow.activities.engagement import EngagementActivities
 from partnerflow.activities.messaging import MessagingActivities
 from partnerflow.activities.migration import MigrationActivities
 from partnerflow.activities.onboarding import OnboardingActivities
+from partnerflow.activities.recruitment import RecruitmentActivities
 from partnerflow.activities.slack_backends import (
     LocalOutboxSlackBackend,
     SlackBackend,
@@ -42,6 +44,7 @@ from partnerflow.config import Settings
 from partnerflow.workflows.digest import DIGEST_SCHEDULE_PREFIX, ProgramDigestWorkflow
 from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
 from partnerflow.workflows.migration import MigrationWorkflow
+from partnerflow.workflows.recruitment import ProspectOutreachWorkflow, RecruitmentCampaignWorkflow
 from partnerflow.workflows.webhooks import WebhookDeliveryWorkflow
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,8 @@ WORKFLOWS: Sequence[type] = (
     ProgramDigestWorkflow,
     WebhookDeliveryWorkflow,
     MigrationWorkflow,
+    RecruitmentCampaignWorkflow,
+    ProspectOutreachWorkflow,
 )
 
 
@@ -76,7 +81,9 @@ def activities(settings: Settings, engine: Engine) -> list[Any]:
     digest = DigestActivities(settings, engine)
     webhooks = WebhookActivities(engine)
     migration = MigrationActivities(settings, engine, messaging)
+    recruitment = RecruitmentActivities(settings, engine, email_backend(settings), slack_backend(settings))
     return [
+        *recruitment.activities(),
         migration.migration_progress,
         migration.migration_start_batch,
         migration.migration_nudge_batch,
@@ -108,14 +115,21 @@ def build_worker(
     extra_workflows: Sequence[type] = (),
     extra_activities: Sequence[Callable[..., Any]] = (),
 ) -> Worker:
+    """The worker; ``extra_*`` add (or, by activity name, replace) workflows and activities."""
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[*WORKFLOWS, *extra_workflows],
-        activities=[*activities(settings, engine), *extra_activities],
+        workflows=list(dict.fromkeys([*WORKFLOWS, *extra_workflows])),
+        activities=_by_name([*activities(settings, engine), *extra_activities]),
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
     )
+
+
+def _by_name(functions: Sequence[Callable[..., Any]]) -> list[Callable[..., Any]]:
+    """One implementation per activity name; a later one (e.g. a test's) replaces an earlier one."""
+    named = {ActivityDefinition.must_from_callable(fn).name: fn for fn in functions}
+    return list(named.values())
 
 
 async def ensure_digest_schedule(client: Client, settings: Settings) -> str:

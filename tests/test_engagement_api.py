@@ -111,3 +111,28 @@ async def test_weekly_digest_schedule_posts_one_slack_digest_per_program(
     texts = {m.idempotency_key.split(":")[2]: m.body_text for m in digests}
     assert set(texts) == {"default", "agencies"}
     assert "Waiting Walter" in texts["default"] and "Agency Ann" not in texts["default"]
+
+
+async def test_a_program_overrides_engagement_thresholds(service: Service) -> None:
+    default = (await service.http.get("/programs/default/engagement", headers=ALICE)).json()
+    changed = await service.http.put(
+        "/programs/default/engagement", json={"no_click_days": 7, "review_period_days": 30}, headers=ALICE
+    )
+    bad = await service.http.put(
+        "/programs/default/engagement", json={"no_click_days": 0, "typo_days": 3}, headers=ALICE
+    )
+
+    assert default["no_click_days"] == 14 and default["review_period_days"] == 90
+    assert changed.status_code == 200
+    assert (
+        changed.json()["no_click_days"],
+        changed.json()["review_period_days"],
+        changed.json()["silent_days"],
+    ) == (7, 30, 45)
+    assert bad.status_code == 422 and {e["loc"][-1] for e in bad.json()["detail"]} == {
+        "no_click_days",
+        "typo_days",
+    }
+    assert (await service.http.get("/programs/default/engagement", headers=ALICE)).json()[
+        "no_click_days"
+    ] == 7

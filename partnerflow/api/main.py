@@ -24,6 +24,7 @@ from partnerflow.api.routes import (
     partners,
     portal,
     programs,
+    prospects,
     slack,
     tracking,
     unsubscribe,
@@ -84,7 +85,7 @@ def create_app(
         dashboard,
     ):
         app.include_router(module.router)
-    for router in webhook_subscriptions.routers:
+    for router in (*webhook_subscriptions.routers, *prospects.routers):
         app.include_router(router)
     return app
 

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 async def run_review(
     wf: PartnerLifecycleWorkflow, start: datetime, end: datetime, rules: EngagementRules
 ) -> None:
-    pid, period = wf.partner_id, start.date().isoformat()
+    # Keys carry the full start time: review periods shorter than a day (demos) stay distinct.
+    pid, period = wf.partner_id, start.isoformat(timespec="seconds")
     result = await workflow.execute_activity_method(
         EngagementActivities.compute_review,
         ReviewInput(pid, start, end, wf.state.tier),
@@ -39,7 +40,7 @@ async def run_review(
         f"review:{period}:scorecard",
         "scorecard",
         {
-            "period": {"start": period, "end": end.date().isoformat()},
+            "period": {"start": start.date().isoformat(), "end": end.date().isoformat()},
             "kpis": result.scorecard,
             "tier": wf.state.tier or "",
             "tier_changed": changed,
@@ -47,7 +48,10 @@ async def run_review(
             "segment": result.segment,
         },
     )
-    wf.note("review", f"{period}: {result.segment}, revenue {result.revenue}, tier {wf.state.tier}")
+    wf.note(
+        "review",
+        f"{start.date().isoformat()}: {result.segment}, revenue {result.revenue}, tier {wf.state.tier}",
+    )
     await publish(
         "partner.review_completed",
         {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import datetime
 from typing import Annotated, Literal
@@ -11,7 +12,9 @@ from pydantic import BaseModel, Field, HttpUrl
 from sqlmodel import select
 
 from partnerflow import operations
+from partnerflow.activities.engagement import program_rules
 from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
+from partnerflow.domain.engagement import EngagementRules
 from partnerflow.domain.kpis import TierRule
 from partnerflow.store import onboarding as store
 from partnerflow.store import performance
@@ -204,6 +207,43 @@ def list_resources(
         else:
             rows = list(session.exec(select(Resource).where(Resource.program == program)))
         return [_resource_out(r) for r in rows]
+
+
+class EngagementIn(BaseModel):
+    """Overrides of the engagement thresholds for this program; omitted keys keep the defaults."""
+
+    model_config = {"extra": "forbid"}
+
+    no_click_days: int | None = Field(default=None, ge=1)
+    no_conversion_days: int | None = Field(default=None, ge=1)
+    silent_days: int | None = Field(default=None, ge=1)
+    nudge_cap_days: int | None = Field(default=None, ge=0)
+    inactivity_offboard_days: int | None = Field(default=None, ge=1)
+    review_period_days: float | None = Field(default=None, gt=0)
+    tier_confirmation_days: float | None = Field(default=None, gt=0)
+    check_interval_hours: float | None = Field(default=None, gt=0)
+    near_tier_ratio: float | None = Field(default=None, gt=0, lt=1)
+
+
+@router.put("/{program}/engagement", response_model=EngagementRules)
+def set_engagement(
+    program: str, body: EngagementIn, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
+) -> EngagementRules:
+    """Set the program's engagement thresholds; partners' workflows use them from their next check."""
+    with session_scope(engine) as session:
+        row = store.ensure_program(session, program, settings.default_landing_url)
+        row.engagement_rules = json.dumps(body.model_dump(exclude_none=True))
+        session.add(row)
+        return program_rules(settings.engagement, row)
+
+
+@router.get("/{program}/engagement", response_model=EngagementRules)
+def get_engagement(program: str, engine: EngineDep, settings: SettingsDep, _m: ManagerDep) -> EngagementRules:
+    """The thresholds in force for the program (defaults merged with its overrides)."""
+    with session_scope(engine) as session:
+        return program_rules(
+            settings.engagement, store.ensure_program(session, program, settings.default_landing_url)
+        )
 
 
 def _resource_out(resource: Resource) -> ResourceOut:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from partnerflow import signing
 from partnerflow.api.deps import EngineDep, SettingsDep, TemporalDep
+from partnerflow.api.routes.prospects import on_partner_signup
 from partnerflow.api.schemas import SignupAccepted
 from partnerflow.domain.lifecycle import workflow_id_for
 from partnerflow.domain.signup import SignupPayload
@@ -59,6 +60,7 @@ async def partner_signup(
     # The row is committed first; a crash before the start is repaired by the sender's retry,
     # which finds the row and starts the missing workflow (202 then, since it starts now).
     started = await start_lifecycle(client, settings, lifecycle_input(settings, partner.id, partner.program))
+    await on_partner_signup(engine, client, partner.program, partner.email, partner.id)  # ends outreach
     if started:
         log.info("partner %s applied to %s; workflow %s started", partner.id, partner.program, workflow_id)
     else:
