@@ -24,10 +24,11 @@ from typer.testing import CliRunner
 
 from partnerflow.activities.email_backends import LocalOutboxEmailBackend
 from partnerflow.activities.recruitment import RecruitmentActivities
-from partnerflow.api.routes.prospects import on_partner_signup, routers
+from partnerflow.api.routes.prospects import routers
 from partnerflow.cli_recruitment import campaigns_app
 from partnerflow.domain.lifecycle import workflow_id_for
 from partnerflow.domain.prospects import campaign_workflow_id, outreach_workflow_id
+from partnerflow.recruitment import on_partner_signup
 from partnerflow.store.db import make_engine, session_scope, upgrade
 from partnerflow.store.models import CampaignMember, EmailSuppression, Prospect
 from partnerflow.worker import slack_backend

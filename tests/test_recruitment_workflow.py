@@ -23,14 +23,10 @@ from temporalio.testing import WorkflowEnvironment
 from partnerflow.activities.email_backends import LocalOutboxEmailBackend, OutboundEmail
 from partnerflow.activities.errors import INVALID_RECIPIENT, PermanentDeliveryError
 from partnerflow.activities.recruitment import RecruitmentActivities
-from partnerflow.api.routes.prospects import (
-    CampaignIn,
-    on_partner_signup,
-    start_campaign,
-    unsubscribe_prospect,
-)
+from partnerflow.api.routes.prospects import CampaignIn, start_campaign
 from partnerflow.config import Settings
 from partnerflow.domain.prospects import CampaignStatus, campaign_workflow_id, outreach_workflow_id
+from partnerflow.recruitment import on_partner_signup, unsubscribe_prospect
 from partnerflow.store import prospects as store
 from partnerflow.store.db import make_engine, session_scope, upgrade
 from partnerflow.store.models import Campaign, CampaignMember, EmailSuppression, Prospect

@@ -13,10 +13,10 @@ from sqlalchemy import Engine
 
 from partnerflow import signing
 from partnerflow.api.deps import EngineDep, SettingsDep, TemporalDep
-from partnerflow.api.routes.prospects import on_partner_signup
 from partnerflow.api.schemas import SignupAccepted
 from partnerflow.domain.lifecycle import workflow_id_for
 from partnerflow.domain.signup import SignupPayload
+from partnerflow.recruitment import on_partner_signup
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner
 from partnerflow.store.partners import register_signup
