@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from partnerflow.activities.webhooks import publish_from_api
 from partnerflow.domain.prospects import ProspectConverted, ProspectUnsubscribed, outreach_workflow_id
 from partnerflow.domain.signup import normalize_email
 from partnerflow.store import prospects as store
@@ -17,15 +18,33 @@ from partnerflow.store.models import Prospect
 from partnerflow.workflows.recruitment import ProspectOutreachWorkflow
 
 
-async def on_partner_signup(engine: Engine, client: Client, program: str, email: str, partner_id: str) -> int:
-    """A prospect signed up: mark them converted and stop their outreach; returns sequences told."""
+async def on_partner_signup(
+    engine: Engine,
+    client: Client,
+    program: str,
+    email: str,
+    partner_id: str,
+    task_queue: str | None = None,
+) -> int:
+    """A prospect signed up: mark them converted, stop their outreach, publish ``prospect.converted``.
 
-    def write() -> list[tuple[int, int]]:
+    Returns how many sequences were told. Safe on repeat deliveries (the event id is stable).
+    """
+
+    def write() -> tuple[Prospect | None, list[tuple[int, int]]]:
         with session_scope(engine) as session:
             prospect = store.mark_converted(session, program, normalize_email(email), partner_id)
-            return store.open_members(session, [prospect.email], program) if prospect else []
+            return prospect, store.open_members(session, [prospect.email], program) if prospect else []
 
-    members = await asyncio.to_thread(write)
+    prospect, members = await asyncio.to_thread(write)
+    if prospect is not None and prospect.id is not None:
+        data = {
+            "prospect_id": prospect.id,
+            "email": prospect.email,
+            "program": program,
+            "partner_id": partner_id,
+        }
+        await publish_from_api(engine, client, "prospect.converted", data, prospect.id, task_queue=task_queue)
     return await _signal(client, members, ProspectOutreachWorkflow.converted, ProspectConverted(partner_id))
 
 

@@ -157,6 +157,7 @@ def email_context(locale: str = "en", **extra: Any) -> dict[str, Any]:
         "partner": partner,
         "portal_url": PORTAL_URL,
         "dashboard_url": DASHBOARD_URL,
+        "api_url": DASHBOARD_URL,
         "workflow_url": WORKFLOW_URL,
         "locale": locale,
     } | extra
@@ -176,6 +177,7 @@ def slack_context(**extra: Any) -> dict[str, Any]:
         "partner": partner,
         "portal_url": PORTAL_URL,
         "dashboard_url": DASHBOARD_URL,
+        "api_url": DASHBOARD_URL,
         "workflow_url": WORKFLOW_URL,
     } | extra
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import typer
 from conftest import make_settings
-from helpers import eventually_async, messages
+from fakes.subscriber import FakeSubscriber
+from helpers import eventually, eventually_async, messages
 from service import ALICE, Service, running_service
 from sqlmodel import select
 from temporalio.client import WorkflowExecutionStatus
@@ -158,15 +159,21 @@ async def test_campaign_progress_unsubscribe_link_and_signup(recruiting: Recruit
     with session_scope(service.engine) as session:
         assert session.get(EmailSuppression, "ada@example.com") is not None
 
-    # Signup through the real webhook, then the hook webhooks.py is to call.
-    signup = await service.signup({"email": "Grace@Example.com", "name": "Grace Hopper"})
-    assert signup.status_code == 202, signup.text
-    partner_id = signup.json()["partner_id"]
-    told = await on_partner_signup(
-        service.engine, recruiting.env.client, "default", "Grace@Example.com", partner_id
+    # Signup through the real webhook: outreach stops and subscribers hear prospect.converted.
+    with FakeSubscriber() as subscriber:
+        body = {"url": subscriber.url, "event_types": ["prospect.converted"]}
+        created = await http.post("/webhook-subscriptions", json=body, headers=ALICE)
+        subscriber.secret = created.json()["secret"]
+        signup = await service.signup({"email": "Grace@Example.com", "name": "Grace Hopper"})
+        assert signup.status_code == 202, signup.text
+        partner_id = signup.json()["partner_id"]
+        [converted] = await eventually(lambda: subscriber.events)
+    assert converted["type"] == "prospect.converted"
+    assert (converted["data"]["email"], converted["data"]["partner_id"]) == ("grace@example.com", partner_id)
+    again = await on_partner_signup(
+        service.engine, recruiting.env.client, "default", "grace@example.com", partner_id
     )
-
-    assert told == 1
+    assert again == 0  # the sequence has already stopped
     progress = await eventually_async(lambda: _has(recruiting.progress(cid), converted=1, unsubscribed=1))
     assert (progress["members"], progress["sent"], progress["in_sequence"], progress["pending"]) == (
         3,

@@ -166,7 +166,8 @@ class MessagingActivities:
         return {
             "partner": partner.model_dump(mode="json"),
             "portal_url": self.settings.portal_url(token),
-            "dashboard_url": f"{self.settings.public_url.rstrip('/')}/partners/{partner.id}",
+            "dashboard_url": f"{self.settings.public_url.rstrip('/')}/dashboard/partners/{partner.id}",
+            "api_url": f"{self.settings.public_url.rstrip('/')}/partners/{partner.id}",
             "workflow_url": _workflow_url(self.settings, partner.id),
         }
 

@@ -60,7 +60,8 @@ async def partner_signup(
     # The row is committed first; a crash before the start is repaired by the sender's retry,
     # which finds the row and starts the missing workflow (202 then, since it starts now).
     started = await start_lifecycle(client, settings, lifecycle_input(settings, partner.id, partner.program))
-    await on_partner_signup(engine, client, partner.program, partner.email, partner.id)  # ends outreach
+    # A recruited prospect: outreach stops, prospect.converted is published.
+    await on_partner_signup(engine, client, partner.program, partner.email, partner.id, settings.task_queue)
     if started:
         log.info("partner %s applied to %s; workflow %s started", partner.id, partner.program, workflow_id)
     else:
