@@ -156,7 +156,8 @@ async def test_steps_wait_their_delays_then_the_campaign_completes(recruit: Recr
     sent = sorted(messages(recruit.engine, channel="email"), key=lambda m: m.id or 0)
     assert [m.template for m in sent] == ["outreach_intro", "outreach_follow_up", "outreach_last_note"]
     assert all(
-        "/outreach/unsubscribe/" in m.body_text and "/join?program=default" in m.body_text for m in sent
+        "/outreach/unsubscribe/" in m.body_text and "https://example.com/?program=default" in m.body_text
+        for m in sent
     )
     assert sent[0].idempotency_key == f"prospect:{pid}:campaign:{cid}:step:1"
 

@@ -61,7 +61,10 @@ class RecruitmentActivities(MessagingActivities):
         if blocked:
             log.info("%s not sent: prospect %s is %s", key, prospect.id, blocked)
             return OutreachResult(key, blocked)
-        context = self._outreach_context(prospect, program.name if program else prospect.program, request)
+        landing = program.landing_url if program else self.settings.default_landing_url
+        context = self._outreach_context(
+            prospect, program.name if program else prospect.program, landing, request
+        )
         rendered = _render_or_fail(lambda: self.renderer.email(request.template, prospect.locale, context))
         draft = outbox.Draft(
             key, "email", prospect.email, request.template, rendered.subject, rendered.text, rendered.html
@@ -111,7 +114,7 @@ class RecruitmentActivities(MessagingActivities):
         return OutreachResult(key, "failed", err.message)
 
     def _outreach_context(
-        self, prospect: Prospect, program_name: str, request: OutreachSend
+        self, prospect: Prospect, program_name: str, landing_url: str, request: OutreachSend
     ) -> dict[str, Any]:
         base = self.settings.public_url.rstrip("/")
         token = make_outreach_token(
@@ -120,14 +123,14 @@ class RecruitmentActivities(MessagingActivities):
         return {
             "prospect": {"name": prospect.name, "company": prospect.company, "email": prospect.email},
             "program": program_name,
-            "signup_url": self._signup_url(prospect.program),
+            "signup_url": self._signup_url(prospect.program, landing_url),
             "unsubscribe_url": f"{base}/outreach/unsubscribe/{token}",
             "step": request.step,
         }
 
-    def _signup_url(self, program: str) -> str:
-        # PARTNERFLOW_SIGNUP_URL (the company's signup form) once config.py has ``signup_url``.
-        page = getattr(self.settings, "signup_url", None) or f"{self.settings.public_url.rstrip('/')}/join"
+    def _signup_url(self, program: str, landing_url: str) -> str:
+        """PARTNERFLOW_SIGNUP_URL (the company's application form), else the program's landing page."""
+        page = self.settings.signup_url or landing_url
         return f"{page}{'&' if '?' in page else '?'}{urlencode({'program': program})}"
 
     @activity.defn(name="finish_outreach")
