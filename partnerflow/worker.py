@@ -74,14 +74,15 @@ def slack_backend(settings: Settings) -> SlackBackend:
 
 
 def activities(settings: Settings, engine: Engine) -> list[Any]:
-    messaging = MessagingActivities(settings, engine, email_backend(settings), slack_backend(settings))
+    emails, slack = email_backend(settings), slack_backend(settings)
+    messaging = MessagingActivities(settings, engine, emails, slack)
     store = StoreActivities(engine)
     onboarding = OnboardingActivities(settings, engine)
     engagement = EngagementActivities(settings, engine)
     digest = DigestActivities(settings, engine)
     webhooks = WebhookActivities(engine)
     migration = MigrationActivities(settings, engine, messaging)
-    recruitment = RecruitmentActivities(settings, engine, email_backend(settings), slack_backend(settings))
+    recruitment = RecruitmentActivities(settings, engine, emails, slack)
     return [
         *recruitment.activities(),
         migration.migration_progress,
