@@ -145,3 +145,25 @@ def test_rate_limit_is_retryable_and_recorded(
 
     assert ActivityEnvironment().run(messaging.send_email, request).status == "sent"
     assert messages(engine)[0].attempts == 2 and len(sendgrid.messages) == 1
+
+
+def test_nudges_carry_one_click_unsubscribe_headers_and_essential_mail_does_not(
+    activities: tuple[MessagingActivities, Engine], providers: tuple[FakeSendGrid, FakeSlack]
+) -> None:
+    messaging, engine = activities
+    sendgrid, _ = providers
+    partner = add_partner(engine, "zofia@example.com", name="Zofia")
+    context = {"days_without_clicks": 14, "tracking_url": "http://partnerflow.test/r/abc", "resources": []}
+
+    ActivityEnvironment().run(
+        messaging.send_email,
+        EmailRequest(f"partner:{partner.id}:nudge", partner.id, "nudge_no_clicks", context, essential=False),
+    )
+    ActivityEnvironment().run(
+        messaging.send_email, EmailRequest(f"partner:{partner.id}:welcome", partner.id, "welcome")
+    )
+
+    nudge, welcome = (m.json for m in sendgrid.messages)
+    assert nudge["headers"]["List-Unsubscribe"].startswith("<http://partnerflow.test/unsubscribe/")
+    assert nudge["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "headers" not in welcome

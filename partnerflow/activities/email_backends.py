@@ -14,7 +14,7 @@ from typing import Protocol
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import Attachment, CustomArg, Email, Mail, To
+from sendgrid.helpers.mail import Attachment, CustomArg, Email, Header, Mail, To
 
 from partnerflow.activities.errors import (
     PROVIDER_REJECTED,
@@ -45,6 +45,12 @@ class OutboundEmail:
     text: str
     html: str
     attachments: list[EmailAttachment] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. List-Unsubscribe
+
+
+def unsubscribe_headers(url: str) -> dict[str, str]:
+    """RFC 2369 + RFC 8058 one-click unsubscribe (mailbox providers show an Unsubscribe button)."""
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
 class EmailBackend(Protocol):
@@ -73,6 +79,8 @@ class SendGridBackend:
             html_content=email.html,
         )
         mail.add_custom_arg(CustomArg("idempotency_key", email.idempotency_key))
+        for name, value in email.headers.items():
+            mail.add_header(Header(name, value))
         for item in reversed(email.attachments):  # add_attachment prepends
             mail.add_attachment(
                 Attachment(base64.b64encode(item.content).decode(), item.filename, item.content_type)
@@ -107,6 +115,8 @@ class LocalOutboxEmailBackend:
         message_id = make_msgid(domain="partnerflow.local")
         message["Message-ID"] = message_id
         message["X-Idempotency-Key"] = email.idempotency_key
+        for name, value in email.headers.items():
+            message[name] = value
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
         for item in email.attachments:

@@ -11,7 +11,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from partnerflow.activities.calendar import webinar_context, webinar_ics
-from partnerflow.activities.email_backends import EmailAttachment, EmailBackend, OutboundEmail
+from partnerflow.activities.email_backends import (
+    EmailAttachment,
+    EmailBackend,
+    OutboundEmail,
+    unsubscribe_headers,
+)
 from partnerflow.activities.errors import INVALID_RECIPIENT, PermanentDeliveryError
 from partnerflow.activities.rendering import Renderer, TemplateError
 from partnerflow.activities.slack_backends import OutboundSlack, SlackBackend
@@ -81,6 +86,7 @@ class MessagingActivities:
             text=rendered.text,
             html=rendered.html,
             attachments=attachments,
+            headers=unsubscribe_headers(context["unsubscribe_url"]) if "unsubscribe_url" in context else {},
         )
 
         def send() -> str | None:

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from partnerflow.activities.email_backends import OutboundEmail
+from partnerflow.activities.email_backends import OutboundEmail, unsubscribe_headers
 from partnerflow.activities.errors import INVALID_RECIPIENT, NON_RETRYABLE_DELIVERY_ERRORS
 from partnerflow.activities.messaging import MessagingActivities, _render_or_fail
 from partnerflow.domain.prospects import (
@@ -78,6 +78,7 @@ class RecruitmentActivities(MessagingActivities):
             rendered.subject,
             rendered.text,
             rendered.html,
+            headers=unsubscribe_headers(context["unsubscribe_url"]),
         )
         try:
             delivery = self._deliver(draft, self.email_backend.name, lambda: self.email_backend.send(email))
