@@ -16,6 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from partnerflow.activities.rendering import Renderer
 from partnerflow.config import Settings, bundled_binary
 from partnerflow.store.db import make_engine, upgrade
 from partnerflow.worker import build_worker
@@ -38,6 +39,12 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def renderer() -> Renderer:
+    """The production Jinja renderer over ``partnerflow/templates``."""
+    return Renderer()
 
 
 @pytest.fixture

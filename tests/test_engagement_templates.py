@@ -11,13 +11,13 @@ import re
 from typing import Any
 
 import pytest
+from template_contexts import DASHBOARD_URL, PORTAL_URL, WORKFLOW_URL, partner_dict
+from template_contexts import email_context as shared_email_context
+from template_contexts import slack_context as shared_slack_context
 
 from partnerflow.activities.rendering import TEMPLATES_DIR, Renderer, TemplateError
 from partnerflow.domain.stages import LOCALES
 
-PORTAL_URL = "https://partners.example.com/portal/eyJwIjoiN2YzYzFhMmI0ZDVlNmY3OCJ9.Zx1a2b.sig"
-DASHBOARD_URL = "https://partners.example.com/partners/7f3c1a2b4d5e6f78"
-WORKFLOW_URL = "http://temporal.example.com:8233/namespaces/default/workflows/partner-7f3c1a2b4d5e6f78"
 TRACKING_URL = "https://partners.example.com/r/vel-k3x9q2"
 UNSUBSCRIBE_URL = "https://partners.example.com/unsubscribe/eyJwIjoiN2YzYyJ9.Qa9z.sig"
 
@@ -126,41 +126,24 @@ DIGEST: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="module")
-def renderer() -> Renderer:
-    return Renderer()
-
-
 def make_partner(locale: str = "en", **overrides: Any) -> dict[str, Any]:
-    partner: dict[str, Any] = {
-        "id": "7f3c1a2b4d5e6f78",
-        "program": "Velocity Affiliates",
-        "email": "marta.nowak@example.org",
-        "name": "Marta Nowak",
-        "company": "Nowak Cycling Blog",
-        "website": "https://nowak-cycling.example.org",
-        "phone": "+48 600 123 456",
-        "locale": locale,
-        "source": "newsletter",
-        "stage": "active",
-        "tier": "silver",
-        "segment": "top",
-        "created_at": "2025-03-03T09:15:42.123456Z",
-        "stage_changed_at": "2025-04-02T08:00:00.000000Z",
-    }
-    return partner | overrides
+    return partner_dict(
+        locale,
+        **(
+            {
+                "stage": "active",
+                "tier": "silver",
+                "segment": "top",
+                "stage_changed_at": "2025-04-02T08:00:00.000000Z",
+            }
+            | overrides
+        ),
+    )
 
 
 def email_context(locale: str = "en", **extra: Any) -> dict[str, Any]:
     partner = extra.pop("partner", None) or make_partner(locale)
-    return {
-        "partner": partner,
-        "portal_url": PORTAL_URL,
-        "dashboard_url": DASHBOARD_URL,
-        "api_url": DASHBOARD_URL,
-        "workflow_url": WORKFLOW_URL,
-        "locale": locale,
-    } | extra
+    return shared_email_context(partner, locale, **extra)
 
 
 def render(renderer: Renderer, name: str, locale: str = "en", **extra: Any) -> Any:
@@ -169,17 +152,7 @@ def render(renderer: Renderer, name: str, locale: str = "en", **extra: Any) -> A
 
 def slack_context(**extra: Any) -> dict[str, Any]:
     partner = extra.pop("partner", None) or make_partner()
-    return {
-        "settings": {
-            "public_url": "https://partners.example.com/",
-            "temporal_ui_url": "http://temporal.example.com:8233",
-        },
-        "partner": partner,
-        "portal_url": PORTAL_URL,
-        "dashboard_url": DASHBOARD_URL,
-        "api_url": DASHBOARD_URL,
-        "workflow_url": WORKFLOW_URL,
-    } | extra
+    return shared_slack_context(partner, "https://partners.example.com/", **extra)
 
 
 def digest(renderer: Renderer, **overrides: Any) -> str:
