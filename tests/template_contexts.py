@@ -47,3 +47,51 @@ def slack_context(
 ) -> dict[str, Any]:
     settings = {"public_url": public_url, "temporal_ui_url": "http://temporal.example.com:8233"}
     return {"settings": settings, "partner": partner, **links()} | extra
+
+
+# Text an applicant could type to post a mention or a fake link into the managers' channel.
+HOSTILE_FIELDS = {
+    "name": "Eve <!channel> & <https://evil.example|click>",
+    "company": "<!here>",
+    "phone": "<tel:1>",
+}
+ABSENT_FIELDS = {"company": None, "website": None, "source": None, "phone": None}
+
+
+def assert_slack_escaped(text: str) -> None:
+    """Nothing the applicant typed becomes a Slack mention or link; their name shows, escaped."""
+    assert "<!channel>" not in text
+    assert "<!here>" not in text
+    assert "<https://evil.example" not in text
+    assert "<tel:" not in text
+    assert "Eve &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;" in text
+
+
+def assert_slack_without_optional_fields(text: str) -> None:
+    assert "Marta Nowak" in text
+    assert "None" not in text
+    assert ", )" not in text
+
+
+HTML_HOSTILE_FIELDS = {"name": "<script>x</script>", "company": "<b>Evil & Co</b>"}
+
+
+def assert_no_missing_values(email: Any) -> None:
+    """Rendered with ABSENT_FIELDS: no "None", and the (absent) company is not mentioned."""
+    for rendered in (email.subject, email.text, email.html):
+        assert "None" not in rendered
+        assert "Nowak Cycling Blog" not in rendered
+
+
+def assert_html_escaped(email: Any) -> None:
+    """Rendered with HTML_HOSTILE_FIELDS: escaped in HTML, shown as typed in plain text."""
+    assert "&lt;script&gt;x&lt;/script&gt;" in email.html
+    assert "<script>" not in email.html
+    assert "<b>Evil" not in email.html
+    assert "<script>x</script>" in email.text
+
+
+def assert_english_fallback(spanish: Any, english: Any) -> None:
+    assert spanish.subject == english.subject
+    assert spanish.text == english.text
+    assert 'lang="en"' in spanish.html

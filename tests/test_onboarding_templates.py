@@ -11,7 +11,20 @@ import re
 from typing import Any
 
 import pytest
-from template_contexts import DASHBOARD_URL, PORTAL_URL, WORKFLOW_URL, partner_dict
+from template_contexts import (
+    ABSENT_FIELDS,
+    DASHBOARD_URL,
+    HOSTILE_FIELDS,
+    HTML_HOSTILE_FIELDS,
+    PORTAL_URL,
+    WORKFLOW_URL,
+    assert_english_fallback,
+    assert_html_escaped,
+    assert_no_missing_values,
+    assert_slack_escaped,
+    assert_slack_without_optional_fields,
+    partner_dict,
+)
 from template_contexts import email_context as shared_email_context
 from template_contexts import slack_context as shared_slack_context
 
@@ -149,23 +162,18 @@ def test_subjects_and_bodies_are_translated(renderer: Renderer, variant: tuple[s
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("name", EMAILS)
 def test_optional_partner_fields_may_be_missing(renderer: Renderer, name: str, locale: str) -> None:
-    partner = make_partner(locale, company=None, website=None, source=None, phone=None)
+    partner = make_partner(locale, **ABSENT_FIELDS)
     email = render(renderer, name, locale, partner=partner)
-    for rendered in (email.subject, email.text, email.html):
-        assert "None" not in rendered
-        assert "Nowak Cycling Blog" not in rendered
+    assert_no_missing_values(email)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("name", EMAILS)
 def test_html_escapes_the_partner_name(renderer: Renderer, name: str, locale: str) -> None:
-    partner = make_partner(locale, name="<script>x</script>", company="<b>Evil & Co</b>")
+    partner = make_partner(locale, **HTML_HOSTILE_FIELDS)
     email = render(renderer, name, locale, partner=partner)
 
-    assert "&lt;script&gt;x&lt;/script&gt;" in email.html
-    assert "<script>" not in email.html
-    assert "<b>Evil" not in email.html
-    assert "<script>x</script>" in email.text  # plain text is not HTML: shown as typed
+    assert_html_escaped(email)
 
 
 @pytest.mark.parametrize("name", EMAILS)
@@ -173,9 +181,7 @@ def test_unknown_locale_falls_back_to_english(renderer: Renderer, name: str) -> 
     english = render(renderer, name, "en")
     spanish = render(renderer, name, "es", partner=make_partner("es"))
 
-    assert spanish.subject == english.subject
-    assert spanish.text == english.text
-    assert 'lang="en"' in spanish.html
+    assert_english_fallback(spanish, english)
 
 
 # --- portal link ---------------------------------------------------------------------------
@@ -411,25 +417,16 @@ def test_every_slack_template_renders(renderer: Renderer, name: str) -> None:
 
 @pytest.mark.parametrize("name", SLACK)
 def test_slack_copes_without_optional_fields(renderer: Renderer, name: str) -> None:
-    partner = make_partner(company=None, website=None, source=None, phone=None)
-    text = renderer.slack(name, slack_context(partner=partner, **SLACK_EXTRA[name]))
-    assert "Marta Nowak" in text
-    assert "None" not in text
-    assert ", )" not in text
+    partner = make_partner(**ABSENT_FIELDS)
+    assert_slack_without_optional_fields(
+        renderer.slack(name, slack_context(partner=partner, **SLACK_EXTRA[name]))
+    )
 
 
 @pytest.mark.parametrize("name", SLACK)
 def test_slack_escapes_applicant_text(renderer: Renderer, name: str) -> None:
-    partner = make_partner(
-        name="Eve <!channel> & <https://evil.example|click>", company="<!here>", phone="<tel:1>"
-    )
-    text = renderer.slack(name, slack_context(partner=partner, **SLACK_EXTRA[name]))
-
-    assert "<!channel>" not in text
-    assert "<!here>" not in text
-    assert "<https://evil.example" not in text
-    assert "<tel:" not in text
-    assert "Eve &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;" in text
+    partner = make_partner(**HOSTILE_FIELDS)
+    assert_slack_escaped(renderer.slack(name, slack_context(partner=partner, **SLACK_EXTRA[name])))
 
 
 def test_terms_escalation_gives_the_delay(renderer: Renderer) -> None:

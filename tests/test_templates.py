@@ -9,7 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from template_contexts import DASHBOARD_URL, PORTAL_URL, WORKFLOW_URL, partner_dict
+from template_contexts import (
+    ABSENT_FIELDS,
+    DASHBOARD_URL,
+    HTML_HOSTILE_FIELDS,
+    PORTAL_URL,
+    WORKFLOW_URL,
+    assert_english_fallback,
+    assert_html_escaped,
+    assert_no_missing_values,
+    partner_dict,
+)
 from template_contexts import email_context as shared_email_context
 from template_contexts import slack_context as shared_slack_context
 
@@ -130,12 +140,10 @@ def test_french_html_declares_french(renderer: Renderer) -> None:
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("name", EMAILS)
 def test_optional_partner_fields_may_be_missing(renderer: Renderer, name: str, locale: str) -> None:
-    partner = make_partner(locale, company=None, website=None, source=None, phone=None)
+    partner = make_partner(locale, **ABSENT_FIELDS)
     context = email_context(locale, partner=partner, **email_extra(name))
     email = renderer.email(name, locale, context)
-    for rendered in (email.subject, email.text, email.html):
-        assert "None" not in rendered
-        assert "Nowak Cycling Blog" not in rendered
+    assert_no_missing_values(email)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -187,22 +195,17 @@ def test_reason_is_escaped_in_html(renderer: Renderer) -> None:
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("name", EMAILS)
 def test_html_escapes_the_partner_name(renderer: Renderer, name: str, locale: str) -> None:
-    partner = make_partner(locale, name="<script>x</script>", company="<b>Evil & Co</b>")
+    partner = make_partner(locale, **HTML_HOSTILE_FIELDS)
     email = renderer.email(name, locale, email_context(locale, partner=partner, **email_extra(name)))
 
-    assert "&lt;script&gt;x&lt;/script&gt;" in email.html
-    assert "<script>" not in email.html
-    assert "<b>Evil" not in email.html
-    assert "<script>x</script>" in email.text  # plain text is not HTML: shown as typed
+    assert_html_escaped(email)
 
 
 def test_unknown_locale_falls_back_to_english(renderer: Renderer) -> None:
     english = renderer.email("welcome", "en", email_context("en"))
     spanish = renderer.email("welcome", "es", email_context("es", partner=make_partner("es")))
 
-    assert spanish.subject == english.subject
-    assert spanish.text == english.text
-    assert 'lang="en"' in spanish.html
+    assert_english_fallback(spanish, english)
     assert 'lang="es"' not in spanish.html
 
 
