@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from partnerflow import signing
+from partnerflow.rendering import signing
 
 
 def free_ports(count: int) -> list[int]:
@@ -72,7 +72,7 @@ def main() -> None:
     api, grpc, ui = free_ports(3)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNERFLOW_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "partnerflow.cli", "dev", "--data-dir", str(data_dir),
+        [sys.executable, "-m", "partnerflow.cli.main", "dev", "--data-dir", str(data_dir),
          "--api-port", str(api), "--temporal-port", str(grpc), "--ui-port", str(ui)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
     )  # fmt: skip

@@ -23,24 +23,17 @@ from temporalio.client import (
 from temporalio.worker import Worker
 
 from partnerflow.activities.digest import DigestActivities
-from partnerflow.activities.email_backends import (
-    EmailBackend,
-    LocalOutboxEmailBackend,
-    SendGridBackend,
-)
 from partnerflow.activities.engagement import EngagementActivities
 from partnerflow.activities.messaging import MessagingActivities
 from partnerflow.activities.migration import MigrationActivities
 from partnerflow.activities.onboarding import OnboardingActivities
 from partnerflow.activities.recruitment import RecruitmentActivities
-from partnerflow.activities.slack_backends import (
-    LocalOutboxSlackBackend,
-    SlackBackend,
-    SlackWebBackend,
-)
 from partnerflow.activities.store import StoreActivities
 from partnerflow.activities.webhooks import WebhookActivities
 from partnerflow.config import Settings
+from partnerflow.providers import email_backend, slack_backend
+from partnerflow.services.temporal import PartnerStarter
+from partnerflow.services.webhooks import dispatch
 from partnerflow.workflows.digest import DIGEST_SCHEDULE_PREFIX, ProgramDigestWorkflow
 from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
 from partnerflow.workflows.migration import MigrationWorkflow
@@ -59,20 +52,6 @@ WORKFLOWS: Sequence[type] = (
 )
 
 
-def email_backend(settings: Settings) -> EmailBackend:
-    """SendGrid when an API key is configured, else the local outbox folder."""
-    if settings.sendgrid_api_key:
-        return SendGridBackend(settings.sendgrid_api_key.get_secret_value(), settings.sendgrid_host)
-    return LocalOutboxEmailBackend(settings.outbox_dir)
-
-
-def slack_backend(settings: Settings) -> SlackBackend:
-    """Slack when a bot token is configured, else the local outbox folder."""
-    if settings.slack_bot_token:
-        return SlackWebBackend(settings.slack_bot_token.get_secret_value(), settings.slack_base_url)
-    return LocalOutboxSlackBackend(settings.outbox_dir)
-
-
 def activities(settings: Settings, engine: Engine) -> list[Any]:
     emails, slack = email_backend(settings), slack_backend(settings)
     messaging = MessagingActivities(settings, engine, emails, slack)
@@ -80,8 +59,8 @@ def activities(settings: Settings, engine: Engine) -> list[Any]:
     onboarding = OnboardingActivities(settings, engine)
     engagement = EngagementActivities(settings, engine)
     digest = DigestActivities(settings, engine)
-    webhooks = WebhookActivities(engine)
-    migration = MigrationActivities(settings, engine, messaging)
+    webhooks = WebhookActivities(engine, dispatch)
+    migration = MigrationActivities(settings, engine, messaging, PartnerStarter(settings))
     recruitment = RecruitmentActivities(settings, engine, emails, slack)
     return [
         *recruitment.activities(),

@@ -16,8 +16,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from partnerflow.activities.rendering import Renderer
 from partnerflow.config import Settings, bundled_binary
+from partnerflow.rendering.templates import Renderer
 from partnerflow.store.db import make_engine, upgrade
 from partnerflow.worker import build_worker
 

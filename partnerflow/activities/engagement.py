@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import fields
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -13,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from partnerflow.activities.lookup import require_partner
 from partnerflow.config import Settings
-from partnerflow.domain.engagement import EngagementRules, Snapshot
+from partnerflow.domain.engagement import Snapshot, program_rules
 from partnerflow.domain.kpis import Totals, kpis, next_tier, qualifying_tier, segments
 from partnerflow.domain.review import (
     ReviewInput,
@@ -25,16 +23,9 @@ from partnerflow.domain.review import (
 )
 from partnerflow.store import onboarding, performance
 from partnerflow.store.db import session_scope
-from partnerflow.store.models import Partner, PerformanceEvent, Program, Review, TrackingLink
+from partnerflow.store.models import Partner, PerformanceEvent, Review, TrackingLink
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def program_rules(defaults: EngagementRules, program: Program) -> EngagementRules:
-    """The settings' thresholds with the program's overrides (unknown keys are ignored)."""
-    overrides = json.loads(program.engagement_rules) if program.engagement_rules else {}
-    known = {f.name for f in fields(EngagementRules)}
-    return EngagementRules(**{**defaults.__dict__, **{k: v for k, v in overrides.items() if k in known}})
 
 
 def money(amount: float, currency: str) -> str:
@@ -72,7 +63,7 @@ class EngagementActivities:
             )
             return SnapshotResult(
                 snapshot=snapshot,
-                rules=program_rules(self.settings.engagement, program),
+                rules=program_rules(self.settings.engagement, program.engagement_rules),
                 tracking_url=self.settings.tracking_url(link.code) if link else None,
                 resources=[{"title": r.title, "kind": r.kind, "url": r.url} for r in resources[:5]],
             )

@@ -10,23 +10,23 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from partnerflow.activities.calendar import webinar_context, webinar_ics
-from partnerflow.activities.email_backends import (
+from partnerflow.config import Settings
+from partnerflow.domain.delivery import INVALID_RECIPIENT, PermanentDeliveryError
+from partnerflow.domain.messages import DeliveryResult, EmailRequest, SlackRequest
+from partnerflow.providers.email import (
     EmailAttachment,
     EmailBackend,
     OutboundEmail,
     unsubscribe_headers,
 )
-from partnerflow.activities.errors import INVALID_RECIPIENT, PermanentDeliveryError
-from partnerflow.activities.rendering import Renderer, TemplateError
-from partnerflow.activities.slack_backends import OutboundSlack, SlackBackend
-from partnerflow.activities.slack_blocks import DECISION_TEMPLATES, decision_blocks
-from partnerflow.config import Settings
-from partnerflow.domain.messages import DeliveryResult, EmailRequest, SlackRequest
+from partnerflow.providers.slack import OutboundSlack, SlackBackend
+from partnerflow.rendering.calendar import webinar_context, webinar_ics
+from partnerflow.rendering.slack_blocks import DECISION_TEMPLATES, decision_blocks
+from partnerflow.rendering.templates import Renderer, TemplateError
+from partnerflow.rendering.tokens import make_portal_token, make_unsubscribe_token
 from partnerflow.store import outbox
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner, Webinar
-from partnerflow.tokens import make_portal_token, make_unsubscribe_token
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from temporalio import activity
@@ -28,10 +28,15 @@ from partnerflow.store import migration_import as store
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import MigratedPartner, MigrationRun, Partner
 from partnerflow.store.partners import set_stage
-from partnerflow.temporal import lifecycle_input, start_lifecycle
 
 log = logging.getLogger(__name__)
 STARTS_AT_ONCE = 20  # lifecycle starts in flight together, and partners per heartbeat
+
+
+class StartPartner(Protocol):
+    """Starts a partner's lifecycle workflow; False if it exists (``services.temporal.PartnerStarter``)."""
+
+    async def __call__(self, client: Any, partner_id: str, program: str, state: LifecycleState) -> bool: ...
 
 
 @dataclass
@@ -67,10 +72,13 @@ class BatchResult:
 
 
 class MigrationActivities:
-    def __init__(self, settings: Settings, engine: Engine, messaging: MessagingActivities) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine, messaging: MessagingActivities, start_partner: StartPartner
+    ) -> None:
         self.settings = settings
         self.engine = engine
         self.messaging = messaging
+        self.start_partner = start_partner
 
     @activity.defn(name="migration_progress")
     def migration_progress(self, run_id: int) -> list[PhaseProgress]:
@@ -144,9 +152,7 @@ class MigrationActivities:
             segment=member.segment,
             history=[HistoryEntry(at=datetime.now(UTC).isoformat(), event="migrated", detail=detail)],
         )
-        started = await start_lifecycle(
-            client, self.settings, lifecycle_input(self.settings, member.partner_id, run.program, state)
-        )
+        started = await self.start_partner(client, member.partner_id, run.program, state)
         if not started:
             log.info("lifecycle of migrated partner %s already exists", member.partner_id)
 

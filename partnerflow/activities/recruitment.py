@@ -10,9 +10,8 @@ from urllib.parse import urlencode
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from partnerflow.activities.email_backends import OutboundEmail, unsubscribe_headers
-from partnerflow.activities.errors import INVALID_RECIPIENT, NON_RETRYABLE_DELIVERY_ERRORS
 from partnerflow.activities.messaging import MessagingActivities, _render_or_fail
+from partnerflow.domain.delivery import INVALID_RECIPIENT, NON_RETRYABLE_DELIVERY_ERRORS
 from partnerflow.domain.prospects import (
     CampaignBatchQuery,
     CampaignDefinition,
@@ -24,6 +23,7 @@ from partnerflow.domain.prospects import (
     make_outreach_token,
     outreach_key,
 )
+from partnerflow.providers.email import OutboundEmail, unsubscribe_headers
 from partnerflow.store import outbox
 from partnerflow.store import prospects as store
 from partnerflow.store.db import session_scope

@@ -1,7 +1,8 @@
 """Outbound webhook activities: record an event's deliveries, then POST each one, signed.
 
 Non-blocking by construction: ``record_webhook_event`` only writes the delivery rows and *starts*
-one ``WebhookDeliveryWorkflow`` per delivery through the Temporal client, then returns. Those
+one ``WebhookDeliveryWorkflow`` per delivery through the Temporal client (``services.webhooks``,
+injected by the worker), then returns. Those
 workflows are top-level executions (not children), so the publishing workflow never waits for a
 subscriber, never holds their retries in its history (one marker per published event), can
 continue-as-new freely, and a replay from the API simply starts the same workflow id again.
@@ -9,57 +10,68 @@ continue-as-new freely, and a replay from the API simply starts the same workflo
 
 from __future__ import annotations
 
-import asyncio
 import http.client
-import json
 import logging
 import urllib.error
 import urllib.request
-from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 
-from partnerflow import __version__, signing
-from partnerflow.activities.errors import TransientDeliveryError, is_transient_status
+from partnerflow import __version__
+from partnerflow.domain.delivery import TransientDeliveryError, is_transient_status
 from partnerflow.domain.webhooks import (
     DELIVERED,
     DELIVERY_NOT_FOUND,
-    DELIVERY_WORKFLOW,
     SUBSCRIPTION_INACTIVE,
     WEBHOOK_REJECTED,
     DeliveryFailure,
-    DeliveryInput,
     DeliveryOutcome,
     DeliveryPolicy,
     WebhookEvent,
-    delivery_workflow_id,
 )
+from partnerflow.rendering import signing
 from partnerflow.store import webhooks as store
 from partnerflow.store.db import session_scope
-from partnerflow.store.models import utcnow
 
 log = logging.getLogger(__name__)
+
+
+class Dispatch(Protocol):
+    """Records an event's deliveries and starts their workflows (``services.webhooks.dispatch``).
+
+    Injected by the worker, so this module never calls up into a use case.
+    """
+
+    async def __call__(
+        self, engine: Engine, client: Client, task_queue: str, event: WebhookEvent, policy: DeliveryPolicy
+    ) -> list[int]: ...
 
 
 class WebhookActivities:
     """Deliveries go through ``policy`` (injectable: tests retry in fractions of a second)."""
 
     def __init__(
-        self, engine: Engine, policy: DeliveryPolicy | None = None, http_timeout: float = 10
+        self,
+        engine: Engine,
+        dispatch: Dispatch,
+        policy: DeliveryPolicy | None = None,
+        http_timeout: float = 10,
     ) -> None:
         self.engine = engine
+        self.dispatch = dispatch
         self.policy = policy or DeliveryPolicy()
         self.http_timeout = http_timeout
 
     @activity.defn(name="record_webhook_event")
     async def record_webhook_event(self, event: WebhookEvent) -> list[int]:
         """One delivery per matching subscription, each sent by its own workflow; returns their ids."""
-        return await dispatch(self.engine, activity.client(), activity.info().task_queue, event, self.policy)
+        return await self.dispatch(
+            self.engine, activity.client(), activity.info().task_queue, event, self.policy
+        )
 
     @activity.defn(name="deliver_webhook")
     def deliver_webhook(self, delivery_id: int) -> DeliveryOutcome:
@@ -112,78 +124,6 @@ class WebhookActivities:
         )
         with session_scope(self.engine) as session:
             store.note_failure(session, delivery_id, error, status, permanent=permanent)
-
-
-async def dispatch(
-    engine: Engine, client: Client, task_queue: str, event: WebhookEvent, policy: DeliveryPolicy
-) -> list[int]:
-    """Record ``event`` for every matching subscriber and start the pending deliveries (idempotent)."""
-    pending = await asyncio.to_thread(_record, engine, event)
-    await asyncio.gather(*(start_delivery(client, task_queue, i, policy) for i in pending))
-    return pending
-
-
-async def start_delivery(
-    client: Client, task_queue: str, delivery_id: int, policy: DeliveryPolicy, replay: bool = False
-) -> bool:
-    """Start the delivery's workflow; a replay replaces a run still waiting to retry."""
-    try:
-        await client.start_workflow(
-            DELIVERY_WORKFLOW,
-            DeliveryInput(delivery_id, policy),
-            id=delivery_workflow_id(task_queue, delivery_id),
-            task_queue=task_queue,
-            # First sends: once per delivery, ever, so a retried recording never sends twice.
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE
-            if replay
-            else WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING
-            if replay
-            else WorkflowIDConflictPolicy.FAIL,
-        )
-        return True
-    except WorkflowAlreadyStartedError:
-        return False
-
-
-async def publish_from_api(
-    engine: Engine,
-    client: Client,
-    event_type: str,
-    data: dict[str, Any],
-    subject_id: str | int,
-    *,
-    discriminator: str = "",
-    task_queue: str | None = None,
-    policy: DeliveryPolicy | None = None,
-    occurred_at: datetime | None = None,
-) -> list[int]:
-    """Publish from an API route or an activity (e.g. ``prospect.converted``); not from workflows.
-
-    ``task_queue`` defaults to the current activity's, else to the configured one.
-    """
-    if task_queue is None:
-        if activity.in_activity():
-            task_queue = activity.info().task_queue
-        else:
-            from partnerflow.config import Settings
-
-            task_queue = Settings().task_queue
-    event = WebhookEvent(event_type, str(subject_id), data, occurred_at or utcnow(), discriminator)
-    return await dispatch(engine, client, task_queue, event, policy or DeliveryPolicy())
-
-
-def _record(engine: Engine, event: WebhookEvent) -> list[int]:
-    with session_scope(engine) as session:
-        data = dict(event.data)
-        if event.event_type.startswith("partner.") and "partner" not in data:
-            data["partner"] = store.partner_snapshot(session, event.subject_id)
-        envelope = WebhookEvent(
-            event.event_type, event.subject_id, data, event.occurred_at, event.discriminator
-        )
-        payload = json.dumps(envelope.envelope(), default=str)
-        deliveries = store.record_event(session, event.id, event.event_type, payload)
-        return [d.id for d in deliveries if d.id is not None]
 
 
 def _headers(secret: str, body: bytes, event_id: str, event_type: str) -> dict[str, str]:

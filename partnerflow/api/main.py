@@ -33,8 +33,8 @@ from partnerflow.api.routes import (
     webinars,
 )
 from partnerflow.config import Settings
+from partnerflow.services.temporal import connect
 from partnerflow.store.db import make_engine
-from partnerflow.temporal import connect
 
 log = logging.getLogger(__name__)
 

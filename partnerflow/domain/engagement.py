@@ -1,6 +1,7 @@
 """Engagement rules for active partners: which nudge or alert is due (pure, no I/O)."""
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -142,3 +143,10 @@ def remember(memory: EngagementMemory, item: Due, now: datetime) -> None:
             memory.offboarding_proposed_for = item.key.rsplit(":", 1)[-1]
         case Action.TIER_CLOSE:
             memory.tier_close_for = item.key.removeprefix("tier-close:")
+
+
+def program_rules(defaults: EngagementRules, overrides_json: str | None) -> EngagementRules:
+    """The settings' thresholds with a program's JSON overrides (unknown keys are ignored)."""
+    overrides = json.loads(overrides_json) if overrides_json else {}
+    known = {f.name for f in fields(EngagementRules)}
+    return EngagementRules(**{**defaults.__dict__, **{k: v for k, v in overrides.items() if k in known}})

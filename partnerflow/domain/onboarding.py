@@ -82,3 +82,10 @@ class WebinarSession:
 class NoShow:
     partner_id: str
     webinar_id: int
+
+
+@dataclass
+class PortalLinkRequest:
+    """The partner asked for a fresh portal link (their old one expired)."""
+
+    requested_from: str = "portal"

@@ -15,10 +15,10 @@ with workflow.unsafe.imports_passed_through():
     from partnerflow.workflows.policies import STORE_RETRY, STORE_TIMEOUT
 
 if TYPE_CHECKING:
-    from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
+    from partnerflow.workflows.context import PartnerContext
 
 
-async def run_application_stage(wf: PartnerLifecycleWorkflow) -> None:
+async def run_application_stage(wf: PartnerContext) -> None:
     """Returns once the application is decided (the ``decide`` update moves the stage on)."""
     pid = wf.partner_id
     await asyncio.gather(
@@ -49,7 +49,7 @@ async def run_application_stage(wf: PartnerLifecycleWorkflow) -> None:
     await workflow.wait_condition(lambda: wf.state.stage != Stage.APPLIED)
 
 
-async def _decided_within(wf: PartnerLifecycleWorkflow, wait: timedelta) -> bool:
+async def _decided_within(wf: PartnerContext, wait: timedelta) -> bool:
     try:
         await workflow.wait_condition(lambda: wf.state.stage != Stage.APPLIED, timeout=wait)
         return True

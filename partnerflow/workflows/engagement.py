@@ -20,10 +20,10 @@ with workflow.unsafe.imports_passed_through():
     from partnerflow.workflows.review import run_review
 
 if TYPE_CHECKING:
-    from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
+    from partnerflow.workflows.context import PartnerContext
 
 
-async def run_active_stage(wf: PartnerLifecycleWorkflow) -> None:
+async def run_active_stage(wf: PartnerContext) -> None:
     """Returns when the partner leaves ``active``, or after a review (to continue-as-new)."""
     state = wf.state
     now = workflow.now()
@@ -48,7 +48,7 @@ async def run_active_stage(wf: PartnerLifecycleWorkflow) -> None:
             await _engage(wf, result)
 
 
-async def _snapshot(wf: PartnerLifecycleWorkflow) -> SnapshotResult:
+async def _snapshot(wf: PartnerContext) -> SnapshotResult:
     assert wf.state.review_period_start is not None
     return await workflow.execute_activity_method(
         EngagementActivities.engagement_snapshot,
@@ -58,7 +58,7 @@ async def _snapshot(wf: PartnerLifecycleWorkflow) -> SnapshotResult:
     )
 
 
-async def _engage(wf: PartnerLifecycleWorkflow, result: SnapshotResult) -> None:
+async def _engage(wf: PartnerContext, result: SnapshotResult) -> None:
     state, snapshot = wf.state, result.snapshot
     assert state.active_since is not None and state.review_period_start is not None
     now = workflow.now()
@@ -70,7 +70,7 @@ async def _engage(wf: PartnerLifecycleWorkflow, result: SnapshotResult) -> None:
         wf.note("engagement", due.action.value)
 
 
-async def _act(wf: PartnerLifecycleWorkflow, due: Due, result: SnapshotResult) -> None:
+async def _act(wf: PartnerContext, due: Due, result: SnapshotResult) -> None:
     pid, snapshot = wf.partner_id, result.snapshot
     tracking = {"tracking_url": result.tracking_url or ""}
     match due.action:

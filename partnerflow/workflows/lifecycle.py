@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from partnerflow.domain.onboarding import (
         ChecklistUpdate,
         OnboardingTimings,
+        PortalLinkRequest,
         TermsAccepted,
         TermsPublished,
         WebinarAttended,
@@ -264,6 +265,18 @@ class PartnerLifecycleWorkflow:
             raise ApplicationError(
                 f"partner is {self.state.stage.value}, not onboarding", type="NotOnboarding"
             )
+
+    @workflow.update
+    async def resend_portal_link(self, request: PortalLinkRequest) -> None:
+        """Email a fresh portal link, at most once per day (the key names the day)."""
+        self.note("portal-link-requested", f"from the {request.requested_from}")
+        day = workflow.now().date().isoformat()
+        await email_partner(self.partner_id, f"portal-link:{day}", "portal_link")
+
+    @resend_portal_link.validator
+    def _validate_portal_link(self, request: PortalLinkRequest) -> None:
+        if self.state.stage not in (Stage.ONBOARDING, Stage.ACTIVE):
+            raise ApplicationError(f"partner is {self.state.stage.value}; no portal", type="NoPortal")
 
     async def _send_rejection(self) -> None:
         decision = self.decision

@@ -15,10 +15,10 @@ with workflow.unsafe.imports_passed_through():
     from partnerflow.workflows.webhooks import publish
 
 if TYPE_CHECKING:
-    from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
+    from partnerflow.workflows.context import PartnerContext
 
 
-async def run_offboarding(wf: PartnerLifecycleWorkflow) -> None:
+async def run_offboarding(wf: PartnerContext) -> None:
     pid = wf.partner_id
     await workflow.execute_activity_method(
         EngagementActivities.deactivate_tracking_link,

@@ -23,10 +23,10 @@ with workflow.unsafe.imports_passed_through():
     from partnerflow.workflows.webhooks import publish
 
 if TYPE_CHECKING:
-    from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
+    from partnerflow.workflows.context import PartnerContext
 
 
-async def run_onboarding_stage(wf: PartnerLifecycleWorkflow) -> None:
+async def run_onboarding_stage(wf: PartnerContext) -> None:
     """Returns when the partner is active (or has left onboarding some other way)."""
     await _accept_terms(wf)
     await _deliver_kit(wf)
@@ -43,7 +43,7 @@ async def run_onboarding_stage(wf: PartnerLifecycleWorkflow) -> None:
     )
 
 
-async def _accept_terms(wf: PartnerLifecycleWorkflow) -> None:
+async def _accept_terms(wf: PartnerContext) -> None:
     timings, started = wf.onboarding_timings, workflow.now()
     accepted = _checked(wf, "terms_accepted")
     for number, offset in enumerate(timings.terms_reminders, start=1):
@@ -65,7 +65,7 @@ async def _accept_terms(wf: PartnerLifecycleWorkflow) -> None:
     await workflow.wait_condition(accepted)
 
 
-async def _deliver_kit(wf: PartnerLifecycleWorkflow) -> None:
+async def _deliver_kit(wf: PartnerContext) -> None:
     kit = await workflow.execute_activity_method(
         OnboardingActivities.prepare_kit,
         wf.partner_id,
@@ -79,7 +79,7 @@ async def _deliver_kit(wf: PartnerLifecycleWorkflow) -> None:
         wf.check("kit_delivered", f"{len(kit.resources)} resources")
 
 
-async def _attend_training(wf: PartnerLifecycleWorkflow) -> None:
+async def _attend_training(wf: PartnerContext) -> None:
     """Invite to the next session with room; re-invite a no-show, then tell managers."""
     timings, attended = wf.onboarding_timings, _checked(wf, "webinar_attended")
     told_no_session = False
@@ -112,7 +112,7 @@ async def _attend_training(wf: PartnerLifecycleWorkflow) -> None:
             return
 
 
-async def _attend(wf: PartnerLifecycleWorkflow, session: WebinarSession) -> bool:
+async def _attend(wf: PartnerContext, session: WebinarSession) -> bool:
     """Invite, remind, and wait for attendance; False after a no-show."""
     timings, attended, webinar_id = (
         wf.onboarding_timings,
@@ -159,11 +159,11 @@ async def _attend(wf: PartnerLifecycleWorkflow, session: WebinarSession) -> bool
     return False
 
 
-def _checked(wf: PartnerLifecycleWorkflow, item: str) -> Callable[[], bool]:
+def _checked(wf: PartnerContext, item: str) -> Callable[[], bool]:
     return lambda: wf.state.checklist.get(item, False) or _left(wf)
 
 
-def _left(wf: PartnerLifecycleWorkflow) -> bool:
+def _left(wf: PartnerContext) -> bool:
     return wf.state.stage != Stage.ONBOARDING
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
-from partnerflow.activities.errors import NON_RETRYABLE_DELIVERY_ERRORS
+from partnerflow.domain.delivery import NON_RETRYABLE_DELIVERY_ERRORS
 
 # Provider hiccups (429/5xx) back off up to 10 minutes apart, for a day; then managers are told.
 MESSAGE_RETRY = RetryPolicy(

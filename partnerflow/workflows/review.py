@@ -17,12 +17,10 @@ with workflow.unsafe.imports_passed_through():
     from partnerflow.workflows.webhooks import publish
 
 if TYPE_CHECKING:
-    from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
+    from partnerflow.workflows.context import PartnerContext
 
 
-async def run_review(
-    wf: PartnerLifecycleWorkflow, start: datetime, end: datetime, rules: EngagementRules
-) -> None:
+async def run_review(wf: PartnerContext, start: datetime, end: datetime, rules: EngagementRules) -> None:
     # Keys carry the full start time: review periods shorter than a day (demos) stay distinct.
     pid, period = wf.partner_id, start.isoformat(timespec="seconds")
     result = await workflow.execute_activity_method(
@@ -68,7 +66,7 @@ async def run_review(
 
 
 async def _settle_tier_change(
-    wf: PartnerLifecycleWorkflow, proposed: str, period: str, rules: EngagementRules, result: ReviewResult
+    wf: PartnerContext, proposed: str, period: str, rules: EngagementRules, result: ReviewResult
 ) -> bool:
     """Ask managers; no answer within the confirmation window means the proposal applies."""
     wf.tier_proposal, wf.tier_decision = proposed, None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
-from partnerflow import signing
+from partnerflow.rendering import signing
 
 
 @dataclass

@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
-from partnerflow.activities.engagement import program_rules
 from partnerflow.config import Settings
-from partnerflow.domain.engagement import EngagementRules
+from partnerflow.domain.engagement import EngagementRules, program_rules
 from partnerflow.domain.kpis import Totals
 from partnerflow.domain.stages import Stage
 from partnerflow.store import performance
@@ -131,7 +130,7 @@ def top_partners(
 
 def engagement_rules(session: Session, settings: Settings, program: str) -> EngagementRules:
     row = session.get(Program, program)
-    return program_rules(settings.engagement, row) if row else settings.engagement
+    return program_rules(settings.engagement, row.engagement_rules if row else None)
 
 
 def at_risk(session: Session, program: str, silent_days: int, now: datetime) -> list[Ranked]:

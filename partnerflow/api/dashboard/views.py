@@ -12,8 +12,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from partnerflow.activities.rendering import TEMPLATES_DIR
 from partnerflow.api.dashboard.auth import CSRF_FIELD, FLASH_COOKIE, PATH, DashboardSession, read_flash
+from partnerflow.rendering.templates import TEMPLATES_DIR
 from partnerflow.store.models import utcnow
 
 PAGE_SIZE = 50

@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
-from sqlalchemy import Engine
-from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
-from partnerflow.config import Settings
 from partnerflow.domain.migration import (
     MappingError,
-    MigrationInput,
     Source,
     migration_workflow_id,
     parse_mapping,
     parse_pause,
 )
+from partnerflow.services.migration import run_import, start_migration_workflow
 from partnerflow.store import migration_import as store
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import MigrationRun
-from partnerflow.workflows.migration import MigrationWorkflow
 
 router = APIRouter(prefix="/migrations", tags=["migrations"])
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # ~300,000 export rows
@@ -135,27 +129,3 @@ def migration_status(run_id: int, engine: EngineDep, _manager: ManagerDep) -> Mi
         created_at=run.created_at,
         phases=[PhaseOut(**phase.__dict__) for phase in phases],
     )
-
-
-def run_import(
-    engine: Engine, content: bytes, source: Source, program: str, overrides: dict[str, str]
-) -> store.ImportReport:
-    with session_scope(engine) as session:
-        return store.import_csv(session, content, source, program, overrides)
-
-
-async def start_migration_workflow(
-    client: Client, settings: Settings, report: store.ImportReport, pause: timedelta
-) -> bool:
-    """Start the run's workflow; False when it already runs or ran (business-key id)."""
-    try:
-        await client.start_workflow(
-            MigrationWorkflow.run,
-            MigrationInput(run_id=report.run_id, program=report.program, pause=pause),
-            id=migration_workflow_id(report.run_id, report.file_sha256),
-            task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
-        return True
-    except WorkflowAlreadyStartedError:
-        return False

@@ -10,15 +10,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlmodel import col, select
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
 from partnerflow.api.deps import EngineDep, ManagerDep, TemporalDep
-from partnerflow.domain.lifecycle import workflow_id_for
 from partnerflow.domain.review import OffboardInput, PauseInput, TierDecision
+from partnerflow.services.partners import UpdateRefused, WorkflowEnded, update_partner
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner, Review
-from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
 
 router = APIRouter(prefix="/partners", tags=["partners"])
 _CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -113,17 +111,10 @@ def list_reviews(partner_id: str, engine: EngineDep, _manager: ManagerDep) -> li
 
 async def _update(engine: Engine, client: Client, partner_id: str, update: str, arg: Any) -> Any:
     await run_in_threadpool(_require, engine, partner_id)
-    handle = client.get_workflow_handle(workflow_id_for(partner_id))
     try:
-        return await handle.execute_update(getattr(PartnerLifecycleWorkflow, update), arg)
-    except WorkflowUpdateFailedError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, getattr(exc.cause, "message", str(exc))) from exc
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, f"partner {partner_id}'s workflow has ended"
-            ) from exc
-        raise
+        return await update_partner(client, partner_id, update, arg)
+    except (UpdateRefused, WorkflowEnded) as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
 
 def _require(engine: Engine, partner_id: str) -> None:

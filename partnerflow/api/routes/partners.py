@@ -7,10 +7,8 @@ import logging
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
-from partnerflow.api.decisions import AlreadyDecided, DecisionRefused, send_decision
 from partnerflow.api.deps import EngineDep, ManagerDep, TemporalDep
 from partnerflow.api.schemas import (
     ChecklistBody,
@@ -23,10 +21,11 @@ from partnerflow.api.schemas import (
 from partnerflow.domain.lifecycle import DecisionInput, PartnerStatus, workflow_id_for
 from partnerflow.domain.onboarding import ChecklistUpdate
 from partnerflow.domain.stages import Decision, Stage, empty_checklist
+from partnerflow.services.decisions import AlreadyDecided, DecisionRefused, send_decision
+from partnerflow.services.partners import UpdateRefused, WorkflowEnded, live_status, update_partner
 from partnerflow.store import partners as partner_store
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner
-from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/partners", tags=["partners"])
@@ -97,30 +96,20 @@ async def complete_checklist_item(
 ) -> PartnerDetail:
     """Mark an onboarding item done by hand (e.g. trained in person), or waive the webinar."""
     partner = await run_in_threadpool(_load, engine, partner_id)
-    handle = client.get_workflow_handle(workflow_id_for(partner.id))
     update = ChecklistUpdate(item=body.item, manager=manager, note=body.note or "", waive=body.waive)
     try:
-        await handle.execute_update(PartnerLifecycleWorkflow.complete_checklist_item, update)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        code = status.HTTP_409_CONFLICT if getattr(cause, "type", "") == "NotOnboarding" else 422
-        raise HTTPException(code, getattr(cause, "message", str(exc))) from exc
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(status.HTTP_409_CONFLICT, f"partner {partner_id} is not onboarding") from exc
-        raise
+        await update_partner(client, partner.id, "complete_checklist_item", update)
+    except UpdateRefused as exc:
+        code = status.HTTP_409_CONFLICT if exc.kind == "NotOnboarding" else 422
+        raise HTTPException(code, str(exc)) from exc
+    except WorkflowEnded as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"partner {partner_id} is not onboarding") from exc
     return await get_partner(partner_id, engine, client, manager)
 
 
 async def _live_status(client: Client, partner: Partner) -> PartnerStatus:
-    handle = client.get_workflow_handle(workflow_id_for(partner.id))
-    try:
-        return await handle.query(PartnerLifecycleWorkflow.status)
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
-        log.warning("no workflow for partner %s; showing the stored stage", partner.id)
-        return PartnerStatus(partner.id, Stage(partner.stage), empty_checklist(), partner.tier, [])
+    stored = PartnerStatus(partner.id, Stage(partner.stage), empty_checklist(), partner.tier, [])
+    return await live_status(client, partner.id, stored)
 
 
 def _load(engine: Engine, partner_id: str) -> Partner:

@@ -17,25 +17,22 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 from sqlmodel import select
-from temporalio.client import Client, WorkflowQueryFailedError, WorkflowQueryRejectedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
-from partnerflow.activities.calendar import webinar_context, webinar_ics
-from partnerflow.activities.messaging import MessagingActivities
-from partnerflow.activities.rendering import Renderer
 from partnerflow.api.deps import EngineDep, SettingsDep, TemporalDep
 from partnerflow.api.portal_text import locale_for, texts
 from partnerflow.config import Settings
-from partnerflow.domain.lifecycle import PartnerStatus, workflow_id_for
-from partnerflow.domain.messages import EmailRequest, message_key
+from partnerflow.domain.lifecycle import PartnerStatus
 from partnerflow.domain.onboarding import TermsAccepted
 from partnerflow.domain.stages import CHECKLIST_ITEMS, Stage, empty_checklist
+from partnerflow.rendering.calendar import webinar_context, webinar_ics
+from partnerflow.rendering.templates import Renderer
+from partnerflow.rendering.tokens import PortalTokenExpired, PortalTokenInvalid, read_portal_token
+from partnerflow.services.partners import live_status, signal_terms_accepted
+from partnerflow.services.portal import NoPortal, request_portal_link
 from partnerflow.store import onboarding
 from partnerflow.store.db import session_scope
-from partnerflow.store.models import Partner, TermsAcceptance, TrackingLink, Webinar, utcnow
-from partnerflow.tokens import PortalTokenExpired, PortalTokenInvalid, read_portal_token
-from partnerflow.worker import email_backend, slack_backend
-from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
+from partnerflow.store.models import Partner, TermsAcceptance, TrackingLink, Webinar
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/portal", tags=["portal"])
@@ -147,7 +144,11 @@ async def webinar_calendar(
 
 @router.post("/resend", response_class=HTMLResponse, responses={403: {"description": "not a portal link"}})
 async def resend_link(
-    request: Request, settings: SettingsDep, engine: EngineDep, token: Annotated[str, Form()]
+    request: Request,
+    settings: SettingsDep,
+    engine: EngineDep,
+    client: TemporalDep,
+    token: Annotated[str, Form()],
 ) -> Response:
     """Email a fresh portal link for an (expired) link; at most one per partner per day."""
     try:
@@ -160,9 +161,12 @@ async def resend_link(
     if partner is None or partner.stage == Stage.REJECTED:  # same answer: reveal nothing
         return _notice(request, None, 200, "resent")
     try:
-        await run_in_threadpool(_send_fresh_link, settings, engine, partner.id)
+        await request_portal_link(client, partner.id)
+    except NoPortal as exc:
+        log.info("no fresh portal link for partner %s: %s", partner.id, exc)
+        return _notice(request, partner, 409, "resend_failed")
     except Exception:
-        log.exception("could not send a fresh portal link to partner %s", partner.id)
+        log.exception("could not ask for a fresh portal link for partner %s", partner.id)
         return _notice(request, partner, 503, "resend_failed")
     return _notice(request, partner, 200, "resent")
 
@@ -224,13 +228,8 @@ def _render(name: str, locale: str, status_code: int = 200, **context: Any) -> H
 
 async def _live_status(client: Client | None, partner: Partner) -> PartnerStatus:
     """Stage and checklist from the workflow; the stored stage, nothing ticked, if it can't answer."""
-    if client is not None:
-        handle = client.get_workflow_handle(workflow_id_for(partner.id))
-        try:
-            return await handle.query(PartnerLifecycleWorkflow.status, rpc_timeout=_QUERY_TIMEOUT)
-        except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError, TimeoutError) as exc:
-            log.warning("status of partner %s not available (%s); showing the stored stage", partner.id, exc)
-    return PartnerStatus(partner.id, Stage(partner.stage), empty_checklist(), partner.tier, [])
+    stored = PartnerStatus(partner.id, Stage(partner.stage), empty_checklist(), partner.tier, [])
+    return await live_status(client, partner.id, stored, _QUERY_TIMEOUT, tolerate_errors=True)
 
 
 def _page_context(
@@ -301,15 +300,8 @@ class _Conflict(Exception):
 
 async def _signal_acceptance(client: Client, acceptance: TermsAcceptance) -> None:
     """Tell the workflow (again, harmlessly, on a repeat: it may have missed the first signal)."""
-    handle = client.get_workflow_handle(workflow_id_for(acceptance.partner_id))
-    try:
-        await handle.signal(
-            PartnerLifecycleWorkflow.terms_accepted, TermsAccepted(acceptance.version, acceptance.accepted_at)
-        )
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
-        log.warning("no running workflow for partner %s; acceptance only recorded", acceptance.partner_id)
+    accepted = TermsAccepted(acceptance.version, acceptance.accepted_at)
+    await signal_terms_accepted(client, acceptance.partner_id, accepted)
 
 
 def _client_ip(request: Request) -> str | None:
@@ -326,12 +318,3 @@ def _upcoming_webinar(engine: Engine, partner_id: str) -> Webinar | None:
     with session_scope(engine) as session:
         found = onboarding.upcoming_seat(session, partner_id)
     return found[0] if found else None
-
-
-def _send_fresh_link(settings: Settings, engine: Engine, partner_id: str) -> None:
-    """The ``portal_link`` email through the outbox, like the worker sends it (once per day)."""
-    messaging = MessagingActivities(
-        settings, engine, email_backend(settings), slack_backend(settings), renderer=_renderer
-    )
-    key = message_key(partner_id, f"portal-link:{utcnow().date().isoformat()}")
-    messaging.send_email(EmailRequest(idempotency_key=key, partner_id=partner_id, template="portal_link"))

@@ -11,11 +11,10 @@ from fastapi import APIRouter, Body, HTTPException, status
 from pydantic import BaseModel, Field, HttpUrl
 from sqlmodel import select
 
-from partnerflow import operations
-from partnerflow.activities.engagement import program_rules
 from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
-from partnerflow.domain.engagement import EngagementRules
+from partnerflow.domain.engagement import EngagementRules, program_rules
 from partnerflow.domain.kpis import TierRule
+from partnerflow.services import onboarding as operations
 from partnerflow.store import onboarding as store
 from partnerflow.store import performance
 from partnerflow.store.db import session_scope
@@ -234,16 +233,15 @@ def set_engagement(
         row = store.ensure_program(session, program, settings.default_landing_url)
         row.engagement_rules = json.dumps(body.model_dump(exclude_none=True))
         session.add(row)
-        return program_rules(settings.engagement, row)
+        return program_rules(settings.engagement, row.engagement_rules)
 
 
 @router.get("/{program}/engagement", response_model=EngagementRules)
 def get_engagement(program: str, engine: EngineDep, settings: SettingsDep, _m: ManagerDep) -> EngagementRules:
     """The thresholds in force for the program (defaults merged with its overrides)."""
     with session_scope(engine) as session:
-        return program_rules(
-            settings.engagement, store.ensure_program(session, program, settings.default_landing_url)
-        )
+        row = store.ensure_program(session, program, settings.default_landing_url)
+        return program_rules(settings.engagement, row.engagement_rules)
 
 
 def _resource_out(resource: Resource) -> ResourceOut:

@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 
 from partnerflow.api.deps import EngineDep, SettingsDep
+from partnerflow.rendering.tokens import PortalTokenInvalid, read_unsubscribe_token
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner, utcnow
-from partnerflow.tokens import PortalTokenInvalid, read_unsubscribe_token
 
 router = APIRouter(prefix="/unsubscribe", tags=["portal"])
 

@@ -12,9 +12,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Engine
 
-from partnerflow.activities.webhooks import start_delivery
 from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
 from partnerflow.domain.webhooks import ALL_EVENTS, EVENT_TYPES, DeliveryPolicy
+from partnerflow.services.webhooks import start_delivery
 from partnerflow.store import webhooks as store
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import WebhookDelivery, WebhookSubscription

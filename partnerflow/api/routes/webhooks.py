@@ -11,16 +11,16 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from partnerflow import signing
 from partnerflow.api.deps import EngineDep, SettingsDep, TemporalDep
 from partnerflow.api.schemas import SignupAccepted
 from partnerflow.domain.lifecycle import workflow_id_for
 from partnerflow.domain.signup import SignupPayload
-from partnerflow.recruitment import on_partner_signup
+from partnerflow.rendering import signing
+from partnerflow.services.recruitment import on_partner_signup
+from partnerflow.services.temporal import lifecycle_input, start_lifecycle
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner
 from partnerflow.store.partners import register_signup
-from partnerflow.temporal import lifecycle_input, start_lifecycle
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])

@@ -3,40 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, field_validator, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from partnerflow import operations
 from partnerflow.api.deps import EngineDep, ManagerDep, TemporalDep
+from partnerflow.services import onboarding as operations
+from partnerflow.services.onboarding import WebinarIn
 from partnerflow.store import onboarding as store
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Webinar, utcnow
 
 router = APIRouter(prefix="/webinars", tags=["webinars"])
-
-
-class WebinarIn(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    starts_at: AwareDatetime = Field(description="ISO 8601 with offset, e.g. 2026-12-01T16:00:00+01:00")
-    join_url: HttpUrl
-    capacity: int = Field(gt=0, le=100_000)
-    timezone: str = Field(default="UTC", description="IANA zone for display, e.g. Europe/Warsaw")
-    duration_minutes: int = Field(default=60, gt=0, le=600)
-    program: str | None = Field(default=None, description="only this program's partners; all when empty")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Paris)") from None
-        return value
 
 
 class WebinarOut(BaseModel):

@@ -1,0 +1,209 @@
+"""The `partnerflow` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from partnerflow.cli.migration import migrate_app
+from partnerflow.cli.recruitment import campaigns_app, prospects_app
+from partnerflow.config import Settings
+
+app = typer.Typer(help="Partnerflow: durable partner-program workflows.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+terms_app = typer.Typer(help="Versioned partner terms.", no_args_is_help=True)
+app.add_typer(terms_app, name="terms")
+webinars_app = typer.Typer(help="Training webinars.", no_args_is_help=True)
+app.add_typer(webinars_app, name="webinars")
+app.add_typer(migrate_app, name="migrate")
+app.add_typer(prospects_app, name="prospects")
+app.add_typer(campaigns_app, name="campaigns")
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Where local state lives (default .partnerflow).")
+]
+
+
+def _settings(data_dir: Path | None = None) -> Settings:
+    settings = Settings()
+    if data_dir is not None:
+        settings.data_dir = data_dir
+    return settings
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def dev(
+    data_dir: DataDir = None,
+    api_port: Annotated[int, typer.Option(help="API port.")] = 8000,
+    temporal_port: Annotated[int, typer.Option(help="Temporal gRPC port.")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Temporal web UI port.")] = 8233,
+    demo: Annotated[
+        bool, typer.Option(help="Create a demo program (terms, a resource, a webinar) if none is set up.")
+    ] = True,
+) -> None:
+    """Run everything locally: Temporal dev server, worker and API, on embedded defaults."""
+    from partnerflow.cli.dev import run_dev
+
+    _logging()
+    asyncio.run(run_dev(_settings(data_dir), api_port, temporal_port, ui_port, demo))
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker against the configured Temporal address and database (production)."""
+    from partnerflow.services.temporal import connect
+    from partnerflow.store.db import make_engine
+    from partnerflow.worker import run_worker
+
+    _logging()
+    settings = _settings()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        engine = make_engine(settings.effective_database_url)
+        try:
+            await run_worker(await connect(settings), settings, engine, stop)
+        finally:
+            engine.dispose()
+
+    asyncio.run(main())
+
+
+@app.command()
+def api(
+    host: Annotated[str, typer.Option(help="Bind address.")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Run the HTTP API against the configured Temporal address and database (production)."""
+    from partnerflow.api.main import create_app
+
+    _logging()
+    uvicorn.run(create_app(_settings()), host=host, port=port, proxy_headers=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None, revision: str = "head") -> None:
+    """Apply the Alembic migrations to the configured database."""
+    from partnerflow.store.db import make_engine, upgrade
+
+    settings = _settings(data_dir)
+    engine = make_engine(settings.effective_database_url)
+    upgrade(engine, revision)
+    typer.echo(f"database at {settings.effective_database_url} is at {revision}")
+
+
+def _with_services(work):  # type: ignore[no-untyped-def]
+    """Run ``work(engine, client, settings)`` against the configured database and Temporal."""
+    from partnerflow.services.temporal import connect
+    from partnerflow.store.db import make_engine
+
+    settings = _settings()
+
+    async def main():  # type: ignore[no-untyped-def]
+        engine = make_engine(settings.effective_database_url)
+        try:
+            return await work(engine, await connect(settings), settings)
+        finally:
+            engine.dispose()
+
+    return asyncio.run(main())
+
+
+@terms_app.command("publish")
+def terms_publish(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Markdown file.")],
+    program: Annotated[str, typer.Option(help="Program id.")] = "default",
+    title: Annotated[str, typer.Option(help="Title shown to partners.")] = "Partner terms",
+    by: Annotated[str, typer.Option(help="Who publishes (audit).")] = "cli",
+) -> None:
+    """Publish a new terms version; partners who accepted an older one are asked to re-accept."""
+    from partnerflow.services import onboarding as operations
+
+    body = file.read_text(encoding="utf-8")
+    terms, told = _with_services(
+        lambda engine, client, settings: operations.publish_terms(
+            engine, client, settings, program, title, body, by
+        )
+    )
+    typer.echo(f"published {program} terms version {terms.version}; {told} partner workflows told")
+
+
+@webinars_app.command("add")
+def webinars_add(
+    title: Annotated[str, typer.Option(help="Session title.")],
+    starts_at: Annotated[str, typer.Option(help="ISO 8601 with offset, e.g. 2026-12-01T16:00:00+01:00.")],
+    join_url: Annotated[str, typer.Option(help="Video-call link.")],
+    capacity: Annotated[int, typer.Option(help="Seats.")] = 50,
+    timezone: Annotated[str, typer.Option(help="IANA zone for display.")] = "UTC",
+) -> None:
+    """Schedule a webinar session (same checks as POST /webinars)."""
+    from pydantic import ValidationError
+
+    from partnerflow.services.onboarding import WebinarIn
+    from partnerflow.store.db import make_engine, session_scope
+    from partnerflow.store.models import Webinar
+
+    try:
+        body = WebinarIn.model_validate(
+            {
+                "title": title,
+                "starts_at": starts_at,
+                "join_url": join_url,
+                "capacity": capacity,
+                "timezone": timezone,
+            }
+        )
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    engine = make_engine(_settings().effective_database_url)
+    with session_scope(engine) as session:
+        webinar = Webinar(**body.model_dump(mode="json", exclude={"starts_at"}), starts_at=body.starts_at)
+        session.add(webinar)
+        session.flush()
+        typer.echo(f"webinar {webinar.id} scheduled for {webinar.starts_at.isoformat()}")
+
+
+@webinars_app.command("attendance")
+def webinars_attendance(
+    webinar_id: Annotated[int, typer.Argument(help="Webinar id.")],
+    export: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV with an email or partner_id column.")
+    ],
+) -> None:
+    """Record attendance from an attendance export (CSV)."""
+    import csv
+
+    from partnerflow.services import onboarding as operations
+
+    with export.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    columns = {name.lower().strip(): name for name in (rows[0].keys() if rows else [])}
+    emails = [row[columns["email"]] for row in rows if "email" in columns and row[columns["email"]]]
+    ids = [
+        row[columns["partner_id"]] for row in rows if "partner_id" in columns and row[columns["partner_id"]]
+    ]
+    if not emails and not ids:
+        raise typer.BadParameter("the CSV needs an 'email' or 'partner_id' column with values")
+    results = _with_services(
+        lambda engine, client, settings: operations.record_attendance(engine, client, webinar_id, ids, emails)
+    )
+    for result in results:
+        typer.echo(f"{result.partner_id}\t{result.status}\t{result.detail}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,140 @@
+"""Email delivery: SendGrid through its official client, or a local outbox folder."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import urllib.error
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from pathlib import Path
+from typing import Protocol
+
+from python_http_client.exceptions import HTTPError
+from sendgrid import SendGridAPIClient
+from sendgrid.helpers.mail import Attachment, CustomArg, Email, Header, Mail, To
+
+from partnerflow.domain.delivery import (
+    PROVIDER_REJECTED,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+    is_transient_status,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EmailAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass
+class OutboundEmail:
+    idempotency_key: str
+    to: str
+    to_name: str
+    from_email: str
+    from_name: str
+    subject: str
+    text: str
+    html: str
+    attachments: list[EmailAttachment] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. List-Unsubscribe
+
+
+def unsubscribe_headers(url: str) -> dict[str, str]:
+    """RFC 2369 + RFC 8058 one-click unsubscribe (mailbox providers show an Unsubscribe button)."""
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
+class EmailBackend(Protocol):
+    name: str
+
+    def send(self, email: OutboundEmail) -> str | None:
+        """Deliver ``email``; return the provider's message id."""
+        ...
+
+
+class SendGridBackend:
+    """Sends through ``sendgrid.SendGridAPIClient`` (v3 mail/send)."""
+
+    name = "sendgrid"
+
+    def __init__(self, api_key: str, host: str = "https://api.sendgrid.com") -> None:
+        self.client = SendGridAPIClient(api_key=api_key, host=host)
+        self.client.client.timeout = 15  # python_http_client waits forever by default
+
+    def send(self, email: OutboundEmail) -> str | None:
+        mail = Mail(
+            from_email=Email(email.from_email, email.from_name),
+            to_emails=To(email.to, email.to_name),
+            subject=email.subject,
+            plain_text_content=email.text,
+            html_content=email.html,
+        )
+        mail.add_custom_arg(CustomArg("idempotency_key", email.idempotency_key))
+        for name, value in email.headers.items():
+            mail.add_header(Header(name, value))
+        for item in reversed(email.attachments):  # add_attachment prepends
+            mail.add_attachment(
+                Attachment(base64.b64encode(item.content).decode(), item.filename, item.content_type)
+            )
+        try:
+            response = self.client.send(mail)
+        except HTTPError as exc:
+            detail = f"SendGrid answered {exc.status_code}: {_body_text(exc.body)}"
+            if is_transient_status(exc.status_code):
+                raise TransientDeliveryError(detail) from exc
+            raise PermanentDeliveryError(PROVIDER_REJECTED, detail) from exc
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise TransientDeliveryError(f"SendGrid unreachable: {exc}") from exc
+        headers = response.headers
+        return headers.get("X-Message-Id") if headers else None
+
+
+class LocalOutboxEmailBackend:
+    """Writes each email as a readable ``.eml`` file under ``<data dir>/outbox/email``."""
+
+    name = "local"
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory / "email"
+
+    def send(self, email: OutboundEmail) -> str | None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        message = EmailMessage()
+        message["From"] = formataddr((email.from_name, email.from_email))
+        message["To"] = formataddr((email.to_name, email.to))
+        message["Subject"] = email.subject
+        message_id = make_msgid(domain="partnerflow.local")
+        message["Message-ID"] = message_id
+        message["X-Idempotency-Key"] = email.idempotency_key
+        for name, value in email.headers.items():
+            message[name] = value
+        message.set_content(email.text)
+        message.add_alternative(email.html, subtype="html")
+        for item in email.attachments:
+            maintype, _, subtype = item.content_type.partition("/")
+            message.add_attachment(item.content, maintype=maintype, subtype=subtype, filename=item.filename)
+        path = (
+            self.directory / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{safe_filename(email.idempotency_key)}.eml"
+        )
+        path.write_bytes(bytes(message))
+        log.info("email %s written to %s", email.idempotency_key, path)
+        return message_id
+
+
+def safe_filename(key: str) -> str:
+    """An idempotency key turned into a file name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", key)[:150]
+
+
+def _body_text(body: object) -> str:
+    text = body.decode(errors="replace") if isinstance(body, bytes) else str(body)
+    return text[:500]
