@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: dev test lint install clean
+.PHONY: dev test lint install clean histories
 
 # (Re)install into a project-local virtualenv whenever pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -27,6 +27,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+## Record workflow histories for the replay test (tests/histories/README.md); ARGS=--overwrite to redo.
+histories: install
+	$(BIN)/python tests/histories/record.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
