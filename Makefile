@@ -37,5 +37,9 @@ lock:
 	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --strip-extras --allow-unsafe \
 		-o requirements.lock pyproject.toml
 
+## Record workflow histories for the replay test (tests/histories/README.md); ARGS=--overwrite to redo.
+histories: install
+	$(BIN)/python tests/histories/record.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -94,8 +94,16 @@ def build_worker(
     executor: ThreadPoolExecutor,
     extra_workflows: Sequence[type] = (),
     extra_activities: Sequence[Callable[..., Any]] = (),
+    max_cached_workflows: int | None = None,
 ) -> Worker:
-    """The worker; ``extra_*`` add (or, by activity name, replace) workflows and activities."""
+    """The worker; ``extra_*`` add (or, by activity name, replace) workflows and activities.
+
+    ``max_cached_workflows=0`` makes every workflow task replay the whole history (tests use it
+    to prove the workflows are deterministic); None keeps the SDK's default cache.
+    """
+    cache: dict[str, Any] = {}
+    if max_cached_workflows is not None:
+        cache["max_cached_workflows"] = max_cached_workflows
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -103,6 +111,7 @@ def build_worker(
         activities=_by_name([*activities(settings, engine), *extra_activities]),
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
+        **cache,
     )
 
 
