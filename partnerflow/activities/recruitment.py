@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from partnerflow.activities.email_backends import OutboundEmail, unsubscribe_headers
+from partnerflow.activities.email_backends import OutboundEmail, message_tags, unsubscribe_headers
 from partnerflow.activities.errors import INVALID_RECIPIENT, NON_RETRYABLE_DELIVERY_ERRORS
 from partnerflow.activities.messaging import MessagingActivities, _render_or_fail
 from partnerflow.domain.prospects import (
@@ -79,6 +79,8 @@ class RecruitmentActivities(MessagingActivities):
             rendered.text,
             rendered.html,
             headers=unsubscribe_headers(context["unsubscribe_url"]),
+            categories=message_tags(request.template),
+            metadata={"prospect_id": str(request.prospect_id), "campaign_id": str(request.campaign_id)},
         )
         try:
             delivery = self._deliver(draft, self.email_backend.name, lambda: self.email_backend.send(email))
