@@ -34,6 +34,7 @@ from partnerflow.activities.email_backends import (
 )
 from partnerflow.activities.messaging import MessagingActivities
 from partnerflow.activities.rendering import TEMPLATES_DIR, Renderer
+from partnerflow.config import Settings
 from partnerflow.domain.messages import EmailRequest
 from partnerflow.domain.stages import LOCALES
 from partnerflow.store.db import make_engine, session_scope, upgrade
@@ -41,6 +42,7 @@ from partnerflow.store.models import Webinar
 from partnerflow.worker import email_backend, slack_backend
 
 KEY = "SG.templates-test"
+SETTINGS = Settings(_env_file=None, public_url="https://partners.example.com")  # type: ignore[call-arg]
 UNSUBSCRIBE_URL = "https://partners.example.com/unsubscribe/eyJwIjoiN2YzYyJ9.Qa9z.sig"
 MIGRATION = {"portal_url": "https://partners.example.com/portal/tok", "run_id": 1, "segment": "top",
              "lifetime_revenue": 1234.5, "phase": 2, "source": "rewardful", "source_name": "Rewardful",
@@ -91,7 +93,7 @@ def outbound(renderer: Renderer, name: str, locale: str) -> OutboundEmail:
     rendered = renderer.email(name, locale, email_context(partner_dict(locale), locale, **extra))
     attachments = []
     if name == "webinar_invite":
-        ics = webinar_ics(WEBINAR, "marta.nowak@example.org", "Marta Nowak", "partners@example.com")
+        ics = webinar_ics(WEBINAR, "marta.nowak@example.org", "Marta Nowak", SETTINGS)
         attachments.append(EmailAttachment("invite.ics", "text/calendar", ics))
     return OutboundEmail(
         idempotency_key=f"partner:7f3c1a2b4d5e6f78:{name}:{locale}",

@@ -64,7 +64,7 @@ class MessagingActivities:
             webinar = self._webinar(request.webinar_id)
             context["webinar"] = webinar_context(webinar, partner.locale)
             if request.attach_calendar:
-                ics = webinar_ics(webinar, partner.email, partner.name, self.settings.email_from)
+                ics = webinar_ics(webinar, partner.email, partner.name, self.settings)
                 # A bare media type: METHOD:REQUEST is inside the .ics, and SendGrid refuses
                 # parameters in an attachment type.
                 attachments.append(EmailAttachment("invite.ics", "text/calendar", ics))
