@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from partnerflow.domain.engagement import EngagementRules
+
+log = logging.getLogger(__name__)
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class Settings(BaseSettings):
@@ -117,6 +123,23 @@ def parse_manager_tokens(raw: str) -> dict[str, str]:
             raise ValueError(f"manager token for {name!r} is empty")
         tokens[token] = name
     return tokens
+
+
+def warn_insecure_public_url(settings: Settings) -> bool:
+    """Warn (and say so) when PARTNERFLOW_PUBLIC_URL is plain http on a host other than this machine.
+
+    Emails link to it: one-click unsubscribe (RFC 8058) needs https to be offered by mailbox
+    providers, and portal links carry signed tokens that must not travel in the clear.
+    """
+    url = urlsplit(settings.public_url)
+    if url.scheme == "https" or (url.hostname or "").lower() in LOOPBACK_HOSTS:
+        return False
+    log.warning(
+        "PARTNERFLOW_PUBLIC_URL is %r, not https: one-click unsubscribe and partner portal links "
+        "in emails need https on a public host",
+        settings.public_url,
+    )
+    return True
 
 
 def bundled_binary(name: str) -> str:

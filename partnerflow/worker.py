@@ -30,7 +30,7 @@ from partnerflow.activities.onboarding import OnboardingActivities
 from partnerflow.activities.recruitment import RecruitmentActivities
 from partnerflow.activities.store import StoreActivities
 from partnerflow.activities.webhooks import WebhookActivities
-from partnerflow.config import Settings
+from partnerflow.config import Settings, warn_insecure_public_url
 from partnerflow.providers import email_backend, slack_backend
 from partnerflow.services.temporal import PartnerStarter
 from partnerflow.services.webhooks import dispatch
@@ -142,6 +142,7 @@ async def ensure_digest_schedule(client: Client, settings: Settings) -> str:
 
 async def run_worker(client: Client, settings: Settings, engine: Engine, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set, then finish in-flight tasks and return."""
+    warn_insecure_public_url(settings)
     await ensure_digest_schedule(client, settings)
     with ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity") as executor:
         worker = build_worker(client, settings, engine, executor)

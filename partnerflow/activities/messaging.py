@@ -17,6 +17,7 @@ from partnerflow.providers.email import (
     EmailAttachment,
     EmailBackend,
     OutboundEmail,
+    message_tags,
     unsubscribe_headers,
 )
 from partnerflow.providers.slack import OutboundSlack, SlackBackend
@@ -63,8 +64,10 @@ class MessagingActivities:
             webinar = self._webinar(request.webinar_id)
             context["webinar"] = webinar_context(webinar, partner.locale)
             if request.attach_calendar:
-                ics = webinar_ics(webinar, partner.email, partner.name, self.settings.email_from)
-                attachments.append(EmailAttachment("webinar.ics", "text/calendar; method=REQUEST", ics))
+                ics = webinar_ics(webinar, partner.email, partner.name, self.settings)
+                # A bare media type: METHOD:REQUEST is inside the .ics, and SendGrid refuses
+                # parameters in an attachment type.
+                attachments.append(EmailAttachment("invite.ics", "text/calendar", ics))
         rendered = _render_or_fail(lambda: self.renderer.email(request.template, partner.locale, context))
         draft = outbox.Draft(
             idempotency_key=request.idempotency_key,
@@ -87,6 +90,8 @@ class MessagingActivities:
             html=rendered.html,
             attachments=attachments,
             headers=unsubscribe_headers(context["unsubscribe_url"]) if "unsubscribe_url" in context else {},
+            categories=message_tags(request.template),
+            metadata={"partner_id": partner.id},
         )
 
         def send() -> str | None:

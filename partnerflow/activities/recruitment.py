@@ -23,7 +23,7 @@ from partnerflow.domain.prospects import (
     make_outreach_token,
     outreach_key,
 )
-from partnerflow.providers.email import OutboundEmail, unsubscribe_headers
+from partnerflow.providers.email import OutboundEmail, message_tags, unsubscribe_headers
 from partnerflow.store import outbox
 from partnerflow.store import prospects as store
 from partnerflow.store.db import session_scope
@@ -79,6 +79,8 @@ class RecruitmentActivities(MessagingActivities):
             rendered.text,
             rendered.html,
             headers=unsubscribe_headers(context["unsubscribe_url"]),
+            categories=message_tags(request.template),
+            metadata={"prospect_id": str(request.prospect_id), "campaign_id": str(request.campaign_id)},
         )
         try:
             delivery = self._deliver(draft, self.email_backend.name, lambda: self.email_backend.send(email))

@@ -32,7 +32,7 @@ from partnerflow.api.routes import (
     webhooks,
     webinars,
 )
-from partnerflow.config import Settings
+from partnerflow.config import Settings, warn_insecure_public_url
 from partnerflow.services.temporal import connect
 from partnerflow.store.db import make_engine
 
@@ -47,6 +47,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warn_insecure_public_url(settings)
         app.state.engine = engine or make_engine(settings.effective_database_url)
         app.state.temporal = temporal
         connector = None if temporal else asyncio.create_task(_keep_connecting(app, settings))

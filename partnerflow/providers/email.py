@@ -15,7 +15,19 @@ from typing import Protocol
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import Attachment, CustomArg, Email, Header, Mail, To
+from sendgrid.helpers.mail import (
+    Attachment,
+    Category,
+    CustomArg,
+    Disposition,
+    Email,
+    FileContent,
+    FileName,
+    FileType,
+    Header,
+    Mail,
+    To,
+)
 
 from partnerflow.domain.delivery import (
     PROVIDER_REJECTED,
@@ -46,6 +58,15 @@ class OutboundEmail:
     html: str
     attachments: list[EmailAttachment] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)  # e.g. List-Unsubscribe
+    # Provider-side reporting: SendGrid categories (broad groups, e.g. the template) and custom args
+    # (per-message ids, e.g. the partner) that come back with the provider's delivery events.
+    categories: list[str] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def message_tags(template: str) -> list[str]:
+    """Categories for one template's emails: the product, then the template."""
+    return ["partnerflow", template]
 
 
 def unsubscribe_headers(url: str) -> dict[str, str]:
@@ -59,6 +80,18 @@ class EmailBackend(Protocol):
     def send(self, email: OutboundEmail) -> str | None:
         """Deliver ``email``; return the provider's message id."""
         ...
+
+
+MAX_CATEGORIES = 10  # SendGrid refuses more per message
+
+
+def bare_media_type(content_type: str) -> str:
+    """``text/calendar; method=REQUEST`` → ``text/calendar``.
+
+    SendGrid's attachment ``type`` must not contain ';' or CR/LF (400 otherwise); parameters such
+    as an invitation's method live in the attachment itself (METHOD:REQUEST in the .ics).
+    """
+    return content_type.split(";", 1)[0].strip()
 
 
 class SendGridBackend:
@@ -78,12 +111,22 @@ class SendGridBackend:
             plain_text_content=email.text,
             html_content=email.html,
         )
-        mail.add_custom_arg(CustomArg("idempotency_key", email.idempotency_key))
+        # Custom args go on the personalization: the published Mail Send schema types only those
+        # as an object (the message-level ones as a string), so every reading of it accepts them.
+        for key, value in {"idempotency_key": email.idempotency_key, **email.metadata}.items():
+            mail.add_custom_arg(CustomArg(key, value, p=0))
+        for category in reversed(list(dict.fromkeys(email.categories))[:MAX_CATEGORIES]):
+            mail.add_category(Category(category))  # add_category prepends
         for name, value in email.headers.items():
             mail.add_header(Header(name, value))
         for item in reversed(email.attachments):  # add_attachment prepends
             mail.add_attachment(
-                Attachment(base64.b64encode(item.content).decode(), item.filename, item.content_type)
+                Attachment(
+                    FileContent(base64.b64encode(item.content).decode()),
+                    FileName(item.filename),
+                    FileType(bare_media_type(item.content_type)),
+                    Disposition("attachment"),
+                )
             )
         try:
             response = self.client.send(mail)
@@ -120,7 +163,7 @@ class LocalOutboxEmailBackend:
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
         for item in email.attachments:
-            maintype, _, subtype = item.content_type.partition("/")
+            maintype, _, subtype = bare_media_type(item.content_type).partition("/")
             message.add_attachment(item.content, maintype=maintype, subtype=subtype, filename=item.filename)
         path = (
             self.directory / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{safe_filename(email.idempotency_key)}.eml"

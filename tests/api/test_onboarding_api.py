@@ -13,6 +13,7 @@ from service import ALICE, Service, running_service
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
+from partnerflow.config import Settings
 from partnerflow.rendering.calendar import webinar_ics
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import PerformanceEvent, TrackingLink, Webinar
@@ -199,11 +200,12 @@ def test_webinar_invitation_is_a_valid_calendar_file() -> None:
     webinar = Webinar(id=7, title="Partner training", starts_at=starts, timezone="Europe/Warsaw", duration_minutes=45,
                       join_url="https://meet.example/7", capacity=10, created_at=starts - timedelta(days=3))  # fmt: skip
 
-    calendar = Calendar.from_ical(webinar_ics(webinar, "ada@example.com", "Ada", "partners@example.com"))
+    settings = Settings(_env_file=None, public_url="https://partners.example.com")  # type: ignore[call-arg]
+    calendar = Calendar.from_ical(webinar_ics(webinar, "ada@example.com", "Ada", settings))
 
     [event] = calendar.walk("VEVENT")
     assert calendar["METHOD"] == "REQUEST"
-    assert event["SUMMARY"] == "Partner training" and event["UID"] == "webinar-7@partnerflow"
+    assert event["SUMMARY"] == "Partner training" and event["UID"] == "webinar-7@partners.example.com"
     assert event.decoded("DTSTART") == starts and event.decoded("DTEND") == starts + timedelta(minutes=45)
     assert (
         str(event["ATTENDEE"]) == "mailto:ada@example.com" and event["LOCATION"] == "https://meet.example/7"

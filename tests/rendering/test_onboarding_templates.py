@@ -11,6 +11,12 @@ import re
 from typing import Any
 
 import pytest
+from onboarding_contexts import (
+    EMAIL_EXTRA,
+    RESOURCES,
+    TRACKING_URL,
+    WEBINAR,
+)
 from template_contexts import (
     ABSENT_FIELDS,
     DASHBOARD_URL,
@@ -31,31 +37,6 @@ from template_contexts import slack_context as shared_slack_context
 from partnerflow.domain.stages import LOCALES
 from partnerflow.rendering.templates import TEMPLATES_DIR, Renderer
 
-TRACKING_URL = "https://partners.example.com/r/vel-k3x9q2"
-
-RESOURCES = [
-    {"title": "Velocity logo pack", "kind": "logo", "url": "https://cdn.example.com/kit/logos.zip"},
-    {"title": "Spring sale banner 728x90", "kind": "banner", "url": "https://cdn.example.com/kit/spring.png"},
-    {"title": "Getting started guide", "kind": "guide", "url": "https://cdn.example.com/kit/guide.pdf"},
-]
-WEBINAR = {
-    "id": 12,
-    "title": "Velocity partner onboarding",
-    "starts_at": "2026-12-01T15:00:00+00:00",
-    "starts_at_local": "Tue 1 Dec 2026, 16:00 (Europe/Warsaw)",
-    "join_url": "https://meet.example.com/j/velocity-onboarding-8841",
-    "duration_minutes": 45,
-}
-
-EMAIL_EXTRA: dict[str, dict[str, Any]] = {
-    "terms_reminder": {"reminder_number": 1},
-    "welcome_kit": {"tracking_url": TRACKING_URL, "resources": RESOURCES},
-    "webinar_invite": {"webinar": WEBINAR, "attempt": 1},
-    "webinar_reminder": {"webinar": WEBINAR, "hours_before": 24},
-    "onboarding_complete": {"tracking_url": TRACKING_URL},
-    "terms_updated": {"version": 2},
-    "portal_link": {},
-}
 EMAILS = tuple(EMAIL_EXTRA)
 
 # Every value of an extra that changes the wording, so each variant gets the generic checks too.

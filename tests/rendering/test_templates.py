@@ -14,6 +14,7 @@ from template_contexts import (
     DASHBOARD_URL,
     HTML_HOSTILE_FIELDS,
     PORTAL_URL,
+    REASON,
     WORKFLOW_URL,
     assert_english_fallback,
     assert_html_escaped,
@@ -28,8 +29,6 @@ from partnerflow.rendering.templates import TEMPLATES_DIR, Renderer
 
 EMAILS = ("application_received", "welcome", "rejection")
 SLACK = ("application_submitted", "approval_reminder", "approval_escalation", "delivery_failed")
-
-REASON = "Your website does not publish any content about cycling yet."
 
 
 def make_partner(locale: str = "en", **overrides: Any) -> dict[str, Any]:

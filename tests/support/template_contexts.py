@@ -6,6 +6,7 @@ from typing import Any
 
 PORTAL_URL = "https://partners.example.com/portal/eyJwIjoiN2YzYzFhMmI0ZDVlNmY3OCJ9.Zx1a2b.sig"
 DASHBOARD_URL = "https://partners.example.com/partners/7f3c1a2b4d5e6f78"
+REASON = "Your website does not publish any content about cycling yet."
 WORKFLOW_URL = "http://temporal.example.com:8233/namespaces/default/workflows/partner-7f3c1a2b4d5e6f78"
 
 
