@@ -25,9 +25,9 @@ from temporalio.testing import ActivityEnvironment
 from partnerflow.activities.messaging import MessagingActivities
 from partnerflow.domain.delivery import PROVIDER_REJECTED, PermanentDeliveryError
 from partnerflow.domain.messages import EmailRequest
+from partnerflow.providers import email_backend, slack_backend
 from partnerflow.providers.email import EmailAttachment, OutboundEmail, SendGridBackend
 from partnerflow.store.db import make_engine, upgrade
-from partnerflow.providers import email_backend, slack_backend
 
 KEY = "SG.fake-rules"
 Body = dict[str, Any]
