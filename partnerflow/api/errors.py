@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 
 class ErrorBody(BaseModel):
-    """FastAPI's error shape: a message, or for invalid input a list of ``{"loc", "msg", "type"}``."""
+    """FastAPI's error shape: a message, or for invalid input a list of {"loc", "msg", "type"}."""
 
     detail: str | list[dict[str, Any]] = Field(
         description="what went wrong; for 422 usually a list naming each invalid field"
@@ -17,15 +17,15 @@ class ErrorBody(BaseModel):
 
 
 _DEFAULTS = {
-    400: "Malformed request",
-    401: "Missing or invalid credentials",
-    403: "Valid credentials, but not allowed here (bad, foreign or expired link)",
-    404: "Not found",
-    409: "Refused in the current state",
-    413: "Body too large",
-    422: "Invalid body or parameters",
-    429: "Too many requests; retry later",
-    503: "A dependency is down or not configured",
+    400: "malformed request",
+    401: "missing or invalid credentials",
+    403: "credentials understood but not allowed here (bad, foreign or expired link)",
+    404: "not found",
+    409: "refused in the current state",
+    413: "body too large",
+    422: "invalid body or parameters",
+    429: "too many requests; retry later",
+    503: "a dependency is down or not configured",
 }
 
 
