@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
+from partnerflow.api.errors import responses
 from partnerflow.config import Settings
 
 
@@ -64,3 +65,7 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 ManagerDep = Annotated[str, Depends(get_manager)]
+
+# Declared by every router of manager operations (``APIRouter(responses=MANAGER_AUTH)``), so each
+# operation documents the 401 that ManagerDep answers before the route runs.
+MANAGER_AUTH = responses(unauthorized="missing or invalid manager token (with WWW-Authenticate: Bearer)")

@@ -11,12 +11,18 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from partnerflow.api.deps import EngineDep
+from partnerflow.api.schemas import Health
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["service"])
 
 
-@router.get("/healthz", responses={503: {"description": "a dependency is down"}})
+@router.get(
+    "/healthz",
+    response_model=Health,
+    # Not an ErrorBody: the same body as the 200, naming what is down.
+    responses={503: {"model": Health, "description": "a dependency is down"}},
+)
 async def healthz(request: Request, engine: EngineDep) -> JSONResponse:
     """200 when Temporal and the database answer; 503 naming what is down."""
     temporal = await _temporal_ok(request)

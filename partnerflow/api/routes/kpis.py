@@ -10,13 +10,15 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
-from partnerflow.api.deps import EngineDep, ManagerDep
+from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep
+from partnerflow.api.errors import responses
 from partnerflow.domain.kpis import Kpis, Segment, TierRule, Totals, commission, kpis, segments
 from partnerflow.store import performance
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner, Program, utcnow
 
-router = APIRouter(tags=["kpis"])
+router = APIRouter(tags=["kpis"], responses=MANAGER_AUTH)
+_BAD_PERIOD = "unreadable or empty from/to period"
 
 DEFAULT_PERIOD = timedelta(days=30)
 _FROM = Query(None, alias="from", description="ISO date or datetime (UTC if no offset); default to - 30 days")
@@ -53,7 +55,11 @@ class ProgramKpisOut(KpisOut):
     segments: dict[str, int]
 
 
-@router.get("/partners/{partner_id}/kpis", response_model=PartnerKpisOut)
+@router.get(
+    "/partners/{partner_id}/kpis",
+    response_model=PartnerKpisOut,
+    responses=responses(not_found="unknown partner", unprocessable_entity=_BAD_PERIOD),
+)
 def partner_kpis(
     partner_id: str, engine: EngineDep, _m: ManagerDep, start: str | None = _FROM, end: str | None = _TO
 ) -> PartnerKpisOut:
@@ -77,7 +83,11 @@ def partner_kpis(
     )
 
 
-@router.get("/programs/{program}/kpis", response_model=ProgramKpisOut)
+@router.get(
+    "/programs/{program}/kpis",
+    response_model=ProgramKpisOut,
+    responses=responses(not_found="unknown program", unprocessable_entity=_BAD_PERIOD),
+)
 def program_kpis(
     program: str, engine: EngineDep, _m: ManagerDep, start: str | None = _FROM, end: str | None = _TO
 ) -> ProgramKpisOut:

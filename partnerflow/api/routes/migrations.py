@@ -9,7 +9,8 @@ from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile, 
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
+from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, SettingsDep, TemporalDep
+from partnerflow.api.errors import responses
 from partnerflow.domain.migration import (
     MappingError,
     Source,
@@ -22,7 +23,7 @@ from partnerflow.store import migration_import as store
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import MigrationRun
 
-router = APIRouter(prefix="/migrations", tags=["migrations"])
+router = APIRouter(prefix="/migrations", tags=["migrations"], responses=MANAGER_AUTH)
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # ~300,000 export rows
 
 
@@ -69,8 +70,11 @@ class MigrationStatus(BaseModel):
     response_model=MigrationOut,
     responses={
         200: {"description": "this file was imported before: the existing run"},
-        413: {"description": "file too large"},
-        422: {"description": "unmappable file or bad pause"},
+        **responses(
+            503,
+            request_entity_too_large="the export is over 50 MB",
+            unprocessable_entity="unmappable file, bad mapping or bad pause",
+        ),
     },
 )
 async def start_migration(
@@ -112,7 +116,7 @@ async def start_migration(
     )
 
 
-@router.get("/{run_id}", response_model=MigrationStatus, responses={404: {"description": "unknown run"}})
+@router.get("/{run_id}", response_model=MigrationStatus, responses=responses(422, not_found="unknown run"))
 def migration_status(run_id: int, engine: EngineDep, _manager: ManagerDep) -> MigrationStatus:
     """Progress per phase from the store: partners, lifecycles started, terms accepted."""
     with session_scope(engine) as session:

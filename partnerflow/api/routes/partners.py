@@ -9,7 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from partnerflow.api.deps import EngineDep, ManagerDep, TemporalDep
+from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, TemporalDep
+from partnerflow.api.errors import responses
 from partnerflow.api.schemas import (
     ChecklistBody,
     DecisionBody,
@@ -28,10 +29,10 @@ from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/partners", tags=["partners"])
+router = APIRouter(prefix="/partners", tags=["partners"], responses=MANAGER_AUTH)
 
 
-@router.get("", response_model=PartnerList)
+@router.get("", response_model=PartnerList, responses=responses(422))
 def list_partners(
     engine: EngineDep,
     _manager: ManagerDep,
@@ -46,7 +47,9 @@ def list_partners(
     return PartnerList(items=[_summary(row) for row in rows])
 
 
-@router.get("/{partner_id}", response_model=PartnerDetail)
+@router.get(
+    "/{partner_id}", response_model=PartnerDetail, responses=responses(422, 503, not_found="unknown partner")
+)
 async def get_partner(
     partner_id: str, engine: EngineDep, client: TemporalDep, _manager: ManagerDep
 ) -> PartnerDetail:
@@ -64,7 +67,12 @@ async def get_partner(
 @router.post(
     "/{partner_id}/decision",
     response_model=DecisionResponse,
-    responses={404: {"description": "unknown partner"}, 409: {"description": "already decided"}},
+    responses=responses(
+        503,
+        not_found="unknown partner",
+        conflict="already decided",
+        unprocessable_entity="invalid body, or a decision the workflow refuses",
+    ),
 )
 async def decide(
     partner_id: str, body: DecisionBody, engine: EngineDep, client: TemporalDep, manager: ManagerDep
@@ -89,7 +97,12 @@ async def decide(
 @router.post(
     "/{partner_id}/checklist",
     response_model=PartnerDetail,
-    responses={404: {"description": "unknown partner"}, 409: {"description": "not onboarding"}},
+    responses=responses(
+        503,
+        not_found="unknown partner",
+        conflict="not onboarding",
+        unprocessable_entity="invalid body, or an item the workflow refuses",
+    ),
 )
 async def complete_checklist_item(
     partner_id: str, body: ChecklistBody, engine: EngineDep, client: TemporalDep, manager: ManagerDep

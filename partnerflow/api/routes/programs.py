@@ -11,7 +11,8 @@ from fastapi import APIRouter, Body, HTTPException, status
 from pydantic import BaseModel, Field, HttpUrl
 from sqlmodel import select
 
-from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
+from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, SettingsDep, TemporalDep
+from partnerflow.api.errors import responses
 from partnerflow.domain.engagement import EngagementRules, program_rules
 from partnerflow.domain.kpis import TierRule
 from partnerflow.services import onboarding as operations
@@ -20,7 +21,8 @@ from partnerflow.store import performance
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Resource
 
-router = APIRouter(prefix="/programs", tags=["programs"])
+# A program exists once an operation names it, so none of these answers 404 for an unknown one.
+router = APIRouter(prefix="/programs", tags=["programs"], responses=MANAGER_AUTH)
 
 ResourceKind = Literal["logo", "banner", "product_sheet", "guide", "video"]
 
@@ -88,7 +90,11 @@ class ResourceOut(ResourceIn):
     url: str  # type: ignore[assignment]
 
 
-@router.put("/{program}", response_model=ProgramOut)
+@router.put(
+    "/{program}",
+    response_model=ProgramOut,
+    responses=responses(422, conflict="a currency change once amounts exist in another one"),
+)
 def update_program(
     program: str, body: ProgramIn, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
 ) -> ProgramOut:
@@ -115,7 +121,11 @@ def update_program(
         )
 
 
-@router.put("/{program}/tiers", response_model=list[TierIn])
+@router.put(
+    "/{program}/tiers",
+    response_model=list[TierIn],
+    responses=responses(unprocessable_entity="invalid tiers, names or ranks not unique, or no rank 0"),
+)
 def set_tiers(
     program: str,
     body: Annotated[list[TierIn], Body(min_length=1, max_length=50)],
@@ -139,14 +149,19 @@ def set_tiers(
         return _tiers(performance.tier_rules(session, program))
 
 
-@router.get("/{program}/tiers", response_model=list[TierIn])
+@router.get("/{program}/tiers", response_model=list[TierIn], responses=responses(422))
 def get_tiers(program: str, engine: EngineDep, _m: ManagerDep) -> list[TierIn]:
     """The program's tiers by rank (the defaults until some are set)."""
     with session_scope(engine) as session:
         return _tiers(performance.tier_rules(session, program))
 
 
-@router.post("/{program}/ingestion-key", status_code=status.HTTP_201_CREATED, response_model=IngestionKeyOut)
+@router.post(
+    "/{program}/ingestion-key",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IngestionKeyOut,
+    responses=responses(422),
+)
 def rotate_ingestion_key(
     program: str, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
 ) -> IngestionKeyOut:
@@ -159,7 +174,12 @@ def rotate_ingestion_key(
         return IngestionKeyOut(program=program, ingestion_key=row.ingestion_key)
 
 
-@router.post("/{program}/terms", status_code=status.HTTP_201_CREATED, response_model=TermsOut)
+@router.post(
+    "/{program}/terms",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TermsOut,
+    responses=responses(422, 503),
+)
 async def publish_terms(
     program: str,
     body: TermsIn,
@@ -175,7 +195,9 @@ async def publish_terms(
     return TermsOut(program=program, partners_notified=told, **terms.model_dump(exclude={"program"}))
 
 
-@router.get("/{program}/terms", response_model=TermsOut)
+@router.get(
+    "/{program}/terms", response_model=TermsOut, responses=responses(422, not_found="no terms published")
+)
 def current_terms(program: str, engine: EngineDep, _m: ManagerDep) -> TermsOut:
     """The version partners accept today."""
     with session_scope(engine) as session:
@@ -185,7 +207,12 @@ def current_terms(program: str, engine: EngineDep, _m: ManagerDep) -> TermsOut:
     return TermsOut(program=program, **terms.model_dump(exclude={"program"}))
 
 
-@router.post("/{program}/resources", status_code=status.HTTP_201_CREATED, response_model=ResourceOut)
+@router.post(
+    "/{program}/resources",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ResourceOut,
+    responses=responses(422),
+)
 def add_resource(program: str, body: ResourceIn, engine: EngineDep, _m: ManagerDep) -> ResourceOut:
     """Add an asset to the program's library."""
     with session_scope(engine) as session:
@@ -195,7 +222,7 @@ def add_resource(program: str, body: ResourceIn, engine: EngineDep, _m: ManagerD
         return _resource_out(resource)
 
 
-@router.get("/{program}/resources", response_model=list[ResourceOut])
+@router.get("/{program}/resources", response_model=list[ResourceOut], responses=responses(422))
 def list_resources(
     program: str, engine: EngineDep, _m: ManagerDep, locale: str | None = None, tier: str | None = None
 ) -> list[ResourceOut]:
@@ -224,7 +251,11 @@ class EngagementIn(BaseModel):
     near_tier_ratio: float | None = Field(default=None, gt=0, lt=1)
 
 
-@router.put("/{program}/engagement", response_model=EngagementRules)
+@router.put(
+    "/{program}/engagement",
+    response_model=EngagementRules,
+    responses=responses(unprocessable_entity="an unknown key or an invalid value"),
+)
 def set_engagement(
     program: str, body: EngagementIn, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
 ) -> EngagementRules:
@@ -236,7 +267,7 @@ def set_engagement(
         return program_rules(settings.engagement, row.engagement_rules)
 
 
-@router.get("/{program}/engagement", response_model=EngagementRules)
+@router.get("/{program}/engagement", response_model=EngagementRules, responses=responses(422))
 def get_engagement(program: str, engine: EngineDep, settings: SettingsDep, _m: ManagerDep) -> EngagementRules:
     """The thresholds in force for the program (defaults merged with its overrides)."""
     with session_scope(engine) as session:

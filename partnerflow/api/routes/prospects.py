@@ -8,12 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 from starlette.datastructures import UploadFile
 
-from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
-from partnerflow.api.routes.unsubscribe import _PAGE
+from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, SettingsDep, TemporalDep
+from partnerflow.api.errors import responses
+from partnerflow.api.routes.unsubscribe import _PAGE, HTML_PAGE
 from partnerflow.config import Settings
 from partnerflow.domain.prospects import (
     CsvFormatError,
@@ -35,17 +36,22 @@ from partnerflow.store import prospects as store
 from partnerflow.store.db import session_scope
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/prospects", tags=["recruitment"])
-campaigns_router = APIRouter(prefix="/campaigns", tags=["recruitment"])
+router = APIRouter(prefix="/prospects", tags=["recruitment"], responses=MANAGER_AUTH)
+campaigns_router = APIRouter(prefix="/campaigns", tags=["recruitment"], responses=MANAGER_AUTH)
 outreach_router = APIRouter(prefix="/outreach/unsubscribe", tags=["recruitment"])
 routers = (router, campaigns_router, outreach_router)
 MAX_UPLOAD = 20 * 1024 * 1024
+_BAD_LINK = "not a valid unsubscribe link"
 PROGRAM = Query("default", pattern=r"^[\w.-]+$", max_length=64)
 
 
 @router.post(
     "/import",
     response_model=ImportReport,
+    responses=responses(
+        request_entity_too_large="CSV larger than 20 MB",
+        unprocessable_entity="not a readable CSV, no file field, or a bad mapping",
+    ),
     openapi_extra={
         "requestBody": {
             "content": {
@@ -112,7 +118,12 @@ async def _csv_text(request: Request) -> str:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
 
 
-@campaigns_router.post("", status_code=status.HTTP_201_CREATED, response_model=CampaignView)
+@campaigns_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CampaignView,
+    responses=responses(503, unprocessable_entity="invalid body, or nobody to contact"),
+)
 async def create_campaign(
     body: CampaignIn, engine: EngineDep, client: TemporalDep, settings: SettingsDep, _manager: ManagerDep
 ) -> CampaignView:
@@ -124,7 +135,9 @@ async def create_campaign(
     return await run_in_threadpool(campaign_view, engine, campaign_id)
 
 
-@campaigns_router.get("/{campaign_id}", response_model=CampaignView)
+@campaigns_router.get(
+    "/{campaign_id}", response_model=CampaignView, responses=responses(422, not_found="unknown campaign")
+)
 def get_campaign(campaign_id: int, engine: EngineDep, _manager: ManagerDep) -> CampaignView:
     """A campaign and its progress, counted from the store."""
     try:
@@ -133,7 +146,9 @@ def get_campaign(campaign_id: int, engine: EngineDep, _manager: ManagerDep) -> C
         raise HTTPException(status.HTTP_404_NOT_FOUND, "campaign not found") from exc
 
 
-@outreach_router.get("/{token}", response_class=HTMLResponse)
+@outreach_router.get(
+    "/{token}", response_class=Response, responses={**HTML_PAGE, **responses(422, forbidden=_BAD_LINK)}
+)
 def confirm_unsubscribe(token: str, settings: SettingsDep) -> HTMLResponse:
     """A confirmation page (mail scanners follow GET links; only the POST unsubscribes)."""
     _read_token(settings, token)
@@ -145,7 +160,11 @@ def confirm_unsubscribe(token: str, settings: SettingsDep) -> HTMLResponse:
     return HTMLResponse(_PAGE.format(title="Unsubscribe", body=form))
 
 
-@outreach_router.post("/{token}", response_class=HTMLResponse)
+@outreach_router.post(
+    "/{token}",
+    response_class=Response,
+    responses={**HTML_PAGE, **responses(422, 503, forbidden=_BAD_LINK, not_found="the prospect is gone")},
+)
 async def unsubscribe(
     token: str, settings: SettingsDep, engine: EngineDep, client: TemporalDep
 ) -> HTMLResponse:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
 from partnerflow.api.deps import SettingsDep
+from partnerflow.api.errors import responses
 from partnerflow.api.slack_signature import verify_slack_request
 from partnerflow.rendering.slack_blocks import (
     APPROVE_ACTION,
@@ -42,10 +43,11 @@ router = APIRouter(prefix="/slack", tags=["slack"])
 
 @router.post(
     "/interactions",
-    responses={
-        401: {"description": "bad, stale or replayed Slack signature"},
-        400: {"description": "no payload"},
-    },
+    responses=responses(
+        bad_request="no payload, or a reject modal without its metadata",
+        unauthorized="bad, stale or replayed Slack signature",
+        service_unavailable="no PARTNERFLOW_SLACK_SIGNING_SECRET configured",
+    ),
 )
 async def interactions(request: Request, background: BackgroundTasks, settings: SettingsDep) -> Response:
     """Slack button clicks and modal submissions; answers at once, acts in the background."""

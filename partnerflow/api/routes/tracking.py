@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
 from partnerflow.api.deps import EngineDep, SettingsDep
+from partnerflow.api.errors import responses
 from partnerflow.store import onboarding as store
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import TrackingLink, utcnow
@@ -19,7 +20,12 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["tracking"])
 
 
-@router.get("/r/{code}", status_code=status.HTTP_302_FOUND, response_class=RedirectResponse)
+@router.get(
+    "/r/{code}",
+    status_code=status.HTTP_302_FOUND,
+    response_class=RedirectResponse,
+    responses=responses(422, not_found="unknown tracking code"),
+)
 async def follow_tracking_link(
     code: str, engine: EngineDep, settings: SettingsDep, background: BackgroundTasks
 ) -> RedirectResponse:

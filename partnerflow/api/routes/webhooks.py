@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from partnerflow.api.deps import EngineDep, SettingsDep, TemporalDep
+from partnerflow.api.errors import responses
 from partnerflow.api.schemas import SignupAccepted
 from partnerflow.domain.lifecycle import workflow_id_for
 from partnerflow.domain.signup import SignupPayload
@@ -30,7 +31,14 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
     "/partner-signup",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SignupAccepted,
-    responses={200: {"model": SignupAccepted, "description": "repeat delivery"}, 401: {}, 422: {}},
+    responses={
+        200: {"model": SignupAccepted, "description": "repeat delivery"},
+        **responses(
+            unauthorized="missing, invalid or stale Partnerflow-Signature",
+            unprocessable_entity="invalid body, naming the field",
+            service_unavailable="no PARTNERFLOW_WEBHOOK_SECRET configured, or Temporal not reachable yet",
+        ),
+    },
 )
 async def partner_signup(
     request: Request,

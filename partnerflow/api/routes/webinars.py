@@ -10,14 +10,15 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from partnerflow.api.deps import EngineDep, ManagerDep, TemporalDep
+from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, TemporalDep
+from partnerflow.api.errors import responses
 from partnerflow.services import onboarding as operations
 from partnerflow.services.onboarding import WebinarIn
 from partnerflow.store import onboarding as store
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Webinar, utcnow
 
-router = APIRouter(prefix="/webinars", tags=["webinars"])
+router = APIRouter(prefix="/webinars", tags=["webinars"], responses=MANAGER_AUTH)
 
 
 class WebinarOut(BaseModel):
@@ -56,7 +57,12 @@ class AttendanceOut(BaseModel):
     results: list[AttendanceItem]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=WebinarOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WebinarOut,
+    responses=responses(unprocessable_entity="invalid body, or starts_at not in the future"),
+)
 def create_webinar(body: WebinarIn, engine: EngineDep, _manager: ManagerDep) -> WebinarOut:
     """Schedule a session; partners waiting for training are invited to the next one with room."""
     if body.starts_at <= utcnow():
@@ -68,7 +74,7 @@ def create_webinar(body: WebinarIn, engine: EngineDep, _manager: ManagerDep) -> 
         return _out(engine, webinar, seats=0)
 
 
-@router.get("", response_model=list[WebinarOut])
+@router.get("", response_model=list[WebinarOut], responses=responses(422))
 def list_webinars(engine: EngineDep, _manager: ManagerDep, upcoming: bool = True) -> list[WebinarOut]:
     """Sessions, soonest first (only future ones unless ``upcoming=false``)."""
     with session_scope(engine) as session:
@@ -78,7 +84,11 @@ def list_webinars(engine: EngineDep, _manager: ManagerDep, upcoming: bool = True
         return [_out(engine, w, store.seats_taken(session, w.id or 0)) for w in session.exec(statement)]
 
 
-@router.post("/{webinar_id}/attendance", response_model=AttendanceOut)
+@router.post(
+    "/{webinar_id}/attendance",
+    response_model=AttendanceOut,
+    responses=responses(422, 503, not_found="unknown webinar"),
+)
 async def record_attendance(
     webinar_id: int, body: AttendanceIn, engine: EngineDep, client: TemporalDep, _manager: ManagerDep
 ) -> AttendanceOut:
