@@ -15,13 +15,8 @@ from starlette.datastructures import UploadFile
 from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
 from partnerflow.api.routes.unsubscribe import _PAGE
 from partnerflow.config import Settings
-from partnerflow.domain.prospects import (
-    CsvFormatError,
-    ImportReport,
-    decode_csv,
-    parse_mapping,
-    read_outreach_token,
-)
+from partnerflow.domain.prospect_import import CsvFormatError, ImportReport, decode_csv, parse_mapping
+from partnerflow.domain.prospects import read_outreach_token
 from partnerflow.services.campaigns import (
     CampaignIn,
     CampaignNotFound,
