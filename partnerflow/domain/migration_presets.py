@@ -56,7 +56,7 @@ GENERIC: dict[str, tuple[str, ...]] = {
     "company": ("company", "company name", "organization", "organisation"),
     "tier": ("tier", "group", "level"),
     "revenue": ("revenue", "lifetime_revenue", "total revenue", "net revenue", "gross revenue"),
-    "conversions": ("conversions", "customers", "paid customers", "sales"),
+    "conversions": ("conversions", "customers", "paid customers"),
     "tracking_code": ("tracking_code", "referral_code", "code", "token", "ref"),
     "joined_at": ("joined_at", "join date", "joined", "created_at", "signup date", "signed up"),
     "locale": ("locale", "language", "lang"),
