@@ -40,7 +40,7 @@ def import_prospects(
     data_dir: DataDir = None,
 ) -> None:
     """Import prospects from a CSV and report on every row that was not imported as it is."""
-    from partnerflow.domain.prospects import CsvFormatError, decode_csv, parse_mapping
+    from partnerflow.domain.prospect_import import CsvFormatError, decode_csv, parse_mapping
     from partnerflow.store import prospects as store
     from partnerflow.store.db import make_engine, session_scope
 
@@ -54,6 +54,8 @@ def import_prospects(
         raise typer.BadParameter(str(exc)) from exc
     finally:
         engine.dispose()
+    for note in report.notes:
+        typer.echo(f"note: {note}")
     for row in report.rows:
         if all_rows or row.status != "imported" or row.reason:
             typer.echo(f"row {row.row}\t{row.status}\t{row.email}\t{row.reason}")

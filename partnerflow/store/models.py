@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from uuid import uuid4
+from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Dialect, TypeDecorator, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_partner_id() -> str:
-    return uuid4().hex[:16]
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every database (SQLite drops the offset otherwise)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime given; use timezone-aware UTC datetimes")
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
-
-
-def _ts(**kwargs: object) -> Column[datetime]:
-    return Column(UTCDateTime(), **kwargs)  # type: ignore[arg-type]
+# Re-exported: table modules of their own and the column helpers are reached through this module too.
+from partnerflow.store.columns import UTCDateTime as UTCDateTime
+from partnerflow.store.columns import new_partner_id as new_partner_id
+from partnerflow.store.columns import ts_column as _ts
+from partnerflow.store.columns import utcnow as utcnow
+from partnerflow.store.legacy_codes import LegacyCode as LegacyCode
 
 
 class Partner(SQLModel, table=True):

@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
+from partnerflow.store.legacy_codes import LegacyCode
 from partnerflow.store.models import (
     Partner,
     PerformanceEvent,
@@ -130,6 +131,19 @@ def issue_tracking_link(session: Session, partner: Partner) -> TrackingLink:
     session.add(link)
     session.flush()
     return link
+
+
+def find_link(session: Session, code: str) -> tuple[TrackingLink, bool] | None:
+    """The tracking link a code leads to, and whether the code is a migrated partner's old one
+    (then the link is that partner's, whatever code it carries now)."""
+    link = session.get(TrackingLink, code)
+    if link is not None:
+        return link, False
+    old = session.get(LegacyCode, code)
+    if old is None:
+        return None
+    link = session.exec(select(TrackingLink).where(TrackingLink.partner_id == old.partner_id)).first()
+    return (link, True) if link is not None else None
 
 
 def record_click(

@@ -52,6 +52,7 @@ SPECIAL: dict[Operation, set[int]] = {
     ("POST", "/partners/{partner_id}/offboard"): {409},
     ("POST", "/partners/{partner_id}/pause"): {409},
     ("POST", "/partners/{partner_id}/resume"): {409},
+    ("GET", "/r"): {400},
     ("POST", "/partners/{partner_id}/tier-decision"): {409},
     ("PUT", "/programs/{program}"): {409},  # currency change once amounts exist
     ("GET", "/programs/{program}/terms"): {404},  # no terms published

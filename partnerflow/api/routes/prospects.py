@@ -16,13 +16,8 @@ from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, SettingsDe
 from partnerflow.api.errors import responses
 from partnerflow.api.routes.unsubscribe import _PAGE, HTML_PAGE
 from partnerflow.config import Settings
-from partnerflow.domain.prospects import (
-    CsvFormatError,
-    ImportReport,
-    decode_csv,
-    parse_mapping,
-    read_outreach_token,
-)
+from partnerflow.domain.prospect_import import CsvFormatError, ImportReport, decode_csv, parse_mapping
+from partnerflow.domain.prospects import read_outreach_token
 from partnerflow.services.campaigns import (
     CampaignIn,
     CampaignNotFound,

@@ -1,11 +1,16 @@
-"""Tracking links: ``GET /r/<code>`` redirects at once and counts the click afterwards."""
+"""Tracking links: ``GET /r/<code>`` redirects at once and counts the click afterwards.
+
+Migrated partners' old codes lead to their tracking link too, in the path or in the query-string
+forms their old platforms used: ``/r?ref=<code>`` (Tapfiliate) and ``/r?via=<code>`` (Rewardful).
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
@@ -14,10 +19,11 @@ from partnerflow.api.deps import EngineDep, SettingsDep
 from partnerflow.api.errors import responses
 from partnerflow.store import onboarding as store
 from partnerflow.store.db import session_scope
-from partnerflow.store.models import TrackingLink, utcnow
+from partnerflow.store.models import utcnow
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["tracking"])
+CODE = Query(max_length=200, description="a partner's code, current or from the old platform")
 
 
 @router.get(
@@ -30,27 +36,62 @@ async def follow_tracking_link(
     code: str, engine: EngineDep, settings: SettingsDep, background: BackgroundTasks
 ) -> RedirectResponse:
     """302 to the program's landing page; the click is stored after the response is sent."""
-    landing = await run_in_threadpool(_landing_for, engine, settings.default_landing_url, code)
-    if landing is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown tracking code {code!r}")
+    return await _follow(code, engine, settings.default_landing_url, background)
+
+
+@router.get(
+    "/r",
+    status_code=status.HTTP_302_FOUND,
+    response_class=RedirectResponse,
+    responses=responses(422, bad_request="no code given", not_found="unknown code"),
+)
+async def follow_old_link(
+    engine: EngineDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+    ref: Annotated[str | None, CODE] = None,
+    via: Annotated[str | None, CODE] = None,
+) -> RedirectResponse:
+    """``/r?ref=<code>`` (Tapfiliate's form) or ``/r?via=<code>`` (Rewardful's): the same as ``/r/<code>``."""
+    code = (ref or via or "").strip()
+    if not code:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "no referral code: use /r/<code>, /r?ref=<code> or /r?via=<code>"
+        )
+    return await _follow(code, engine, settings.default_landing_url, background)
+
+
+async def _follow(
+    code: str, engine: Engine, default_landing_url: str, background: BackgroundTasks
+) -> RedirectResponse:
+    found = await run_in_threadpool(_landing_for, engine, default_landing_url, code)
+    if found is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"unknown tracking code {code!r}: it is no partner's tracking link or migrated referral code",
+        )
+    landing, partner_code = found
     background.add_task(_count_click, engine, code, f"click-{uuid.uuid4().hex}")
     separator = "&" if "?" in landing else "?"
-    return RedirectResponse(f"{landing}{separator}ref={code}", status_code=status.HTTP_302_FOUND)
+    return RedirectResponse(f"{landing}{separator}ref={partner_code}", status_code=status.HTTP_302_FOUND)
 
 
-def _landing_for(engine: Engine, default_landing_url: str, code: str) -> str | None:
+def _landing_for(engine: Engine, default_landing_url: str, code: str) -> tuple[str, str] | None:
+    """The program's landing URL and the code the partner's link carries now."""
     with session_scope(engine) as session:
-        link = session.get(TrackingLink, code)
-        if link is None:
+        found = store.find_link(session, code)
+        if found is None:
             return None
-        return store.ensure_program(session, link.program, default_landing_url).landing_url
+        link, _ = found
+        return store.ensure_program(session, link.program, default_landing_url).landing_url, link.code
 
 
 def _count_click(engine: Engine, code: str, event_id: str) -> None:
     try:
         with session_scope(engine) as session:
-            link = session.get(TrackingLink, code)
-            if link:
-                store.record_click(session, link, event_id, utcnow())
+            found = store.find_link(session, code)
+            if found:
+                link, old = found
+                store.record_click(session, link, event_id, utcnow(), "old-code" if old else "redirect")
     except Exception:  # a lost click must never surface to the visitor
         log.exception("could not record a click on %s", code)
