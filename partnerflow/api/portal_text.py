@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from partnerflow.domain.stages import DEFAULT_LOCALE, LOCALES
-
 EN: dict[str, str] = {
     "title": "Partner portal",
     "skip": "Skip to content",
@@ -244,14 +242,3 @@ TEXTS: dict[str, dict[str, str]] = {"en": EN, "fr": FR, "de": DE, "pl": PL}
 def texts(locale: str) -> dict[str, str]:
     """The strings of ``locale``, English for any it lacks (or for an unknown locale)."""
     return EN | TEXTS.get(locale, {})
-
-
-def locale_for(partner_locale: str | None, accept_language: str | None = None) -> str:
-    """The partner's locale if supported, else the browser's first supported language, else English."""
-    if partner_locale and partner_locale in LOCALES:
-        return partner_locale
-    for part in (accept_language or "").split(","):
-        language = part.split(";")[0].strip().lower()[:2]
-        if language in LOCALES:
-            return language
-    return DEFAULT_LOCALE

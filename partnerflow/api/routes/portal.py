@@ -20,9 +20,10 @@ from sqlmodel import select
 from temporalio.client import Client
 
 from partnerflow.api.deps import EngineDep, SettingsDep, TemporalDep
-from partnerflow.api.portal_text import locale_for, texts
+from partnerflow.api.portal_text import texts
 from partnerflow.config import Settings
 from partnerflow.domain.lifecycle import PartnerStatus
+from partnerflow.domain.locales import locale_for
 from partnerflow.domain.onboarding import TermsAccepted
 from partnerflow.domain.stages import CHECKLIST_ITEMS, Stage, empty_checklist
 from partnerflow.rendering.calendar import webinar_context, webinar_ics
