@@ -1,8 +1,8 @@
 """Partner portal: one signed link shows a partner their onboarding, terms, tracking link and webinar.
 
 The partner id comes only from the verified token, so a link never shows or changes anyone else's
-data. Pages are server-rendered HTML that work without JavaScript. Mount with
-``app.include_router(portal.router)``.
+data. Pages are server-rendered HTML that work without JavaScript, one template per locale
+(``templates/portal/<locale>/``, see docs/i18n.md). Mount with ``app.include_router(portal.router)``.
 """
 
 from fastapi import APIRouter

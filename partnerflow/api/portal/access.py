@@ -10,7 +10,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import Engine
 
-from partnerflow.api.portal_text import texts
 from partnerflow.config import Settings
 from partnerflow.domain.locales import locale_for
 from partnerflow.domain.stages import Stage
@@ -19,7 +18,7 @@ from partnerflow.rendering.tokens import PortalTokenExpired, PortalTokenInvalid,
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner
 
-_renderer = Renderer()  # one Jinja environment (autoescaped)
+_renderer = Renderer()  # one Jinja environment (autoescaped), the same fallback as emails
 # The token is in the URL: keep it out of caches, search engines and other sites' Referer headers.
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 LINK_REFUSED = "tampered, foreign or expired link, or a rejected partner's (expired: it offers a fresh one)"
@@ -83,28 +82,18 @@ def notice(
     back_url: str | None = None,
     values: dict[str, object] | None = None,
 ) -> Response:
-    """A one-message page (``<kind>_title``/``<kind>_body`` strings), or its JSON ``detail``."""
+    """A one-message page (``templates/portal/<locale>/<kind>.html``), or its JSON ``detail``."""
     if as_json:
         detail = _DETAILS.get(kind, kind) % (values or {})
         return JSONResponse({"detail": detail}, status_code, headers=PRIVATE)
     locale = locale_for(partner.locale if partner else None, request.headers.get("accept-language"))
-    t = texts(locale)
-    return render(
-        "message",
-        locale,
-        status_code,
-        heading=t[f"{kind}_title"],
-        message=t[f"{kind}_body"] % (values or {}),
-        resend_token=resend_token,
-        back_url=back_url,
-    )
+    context = {"resend_token": resend_token, "back_url": back_url, **(values or {})}
+    return render(kind, locale, status_code, **context)
 
 
 def render(name: str, locale: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """The portal page ``name`` in ``locale`` (English strings fill any gaps)."""
-    locale = locale_for(locale)
-    template = _renderer.env.get_template(f"portal/{name}.html")
-    page = template.render(locale=locale, t=texts(locale), **context)
+    """The portal page ``name`` in ``locale`` (English when it has no such template)."""
+    page = _renderer.page(f"portal/{name}", locale, context)
     return HTMLResponse(page, status_code, headers=PRIVATE)
 
 

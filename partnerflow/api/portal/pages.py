@@ -23,7 +23,6 @@ from partnerflow.api.portal.access import (
     partner_for,
     render,
 )
-from partnerflow.api.portal_text import texts
 from partnerflow.config import Settings
 from partnerflow.domain.lifecycle import PartnerStatus
 from partnerflow.domain.locales import locale_for
@@ -87,7 +86,7 @@ async def _live_status(client: Client | None, partner: Partner) -> PartnerStatus
 def _page_context(
     engine: Engine, settings: Settings, partner: Partner, live: PartnerStatus
 ) -> dict[str, Any]:
-    t = texts(locale_for(partner.locale))
+    """What ``templates/portal/_page.html`` shows; the words are the locale template's."""
     with session_scope(engine) as session:
         terms = onboarding.current_terms(session, partner.program)
         accepted = onboarding.acceptance_of(session, partner.id, terms) if terms else None
@@ -98,14 +97,11 @@ def _page_context(
         seat = onboarding.upcoming_seat(session, partner.id)
     # The store knows of an acceptance before the workflow has taken the signal (or when it can't answer).
     done = live.checklist | ({"terms_accepted": True} if accepted else {})
-    checklist = [
-        {"key": key, "label": t.get(f"item.{key}", key), "done": bool(done.get(key))}
-        for key in CHECKLIST_ITEMS
-    ]
+    checklist = [{"key": key, "done": bool(done.get(key))} for key in CHECKLIST_ITEMS]
     outdated = terms and not accepted and latest and latest.version < terms.version
     return {
         "partner_name": partner.name,
-        "stage": t.get(f"stage.{live.stage.value}", live.stage.value),
+        "stage": live.stage.value,
         "checklist": checklist,
         "done": sum(item["done"] for item in checklist),
         "total": len(checklist),
