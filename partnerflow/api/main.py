@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from partnerflow import __version__
-from partnerflow.api import dashboard
+from partnerflow.api import dashboard, portal
 from partnerflow.api.routes import (
     events,
     health,
@@ -22,7 +22,6 @@ from partnerflow.api.routes import (
     outbox,
     partner_actions,
     partners,
-    portal,
     programs,
     prospects,
     slack,

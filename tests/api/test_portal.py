@@ -232,6 +232,21 @@ async def test_page_speaks_the_partners_language(service: Service) -> None:
     assert "I accept" not in html
 
 
+async def test_notices_speak_the_partners_or_else_the_browsers_language(service: Service) -> None:
+    pid = await service.approved_partner("dora@example.com", name="Dora", locale="de")
+    expired = expired_token_for(service.settings, pid)
+    polish_browser = {"Accept-Language": "pl-PL,pl;q=0.9,en;q=0.5"}
+
+    german = await service.http.get(f"/portal/{expired}", headers=polish_browser)
+    polish = await service.http.get("/portal/garbage", headers=polish_browser)
+    spanish = await service.http.get("/portal/garbage", headers={"Accept-Language": "es-ES"})
+
+    assert german.status_code == 403 and '<html lang="de"' in german.text
+    assert "Dieser Link ist abgelaufen" in german.text and "Neuen Link senden</button>" in german.text
+    assert polish.status_code == 403 and "<h1>Ten link jest nieprawidłowy</h1>" in polish.text
+    assert spanish.status_code == 403 and "<h1>This link is not valid</h1>" in spanish.text
+
+
 async def test_webinar_calendar_for_the_partners_upcoming_seat(service: Service) -> None:
     pid = await service.approved_partner("ada@example.com")
     token = token_for(service.settings, pid)
