@@ -21,7 +21,7 @@ from partnerflow.providers.email import (
     unsubscribe_headers,
 )
 from partnerflow.providers.slack import OutboundSlack, SlackBackend
-from partnerflow.rendering.calendar import webinar_context, webinar_ics
+from partnerflow.rendering.calendar import METHODS, webinar_context, webinar_ics
 from partnerflow.rendering.slack_blocks import DECISION_TEMPLATES, decision_blocks
 from partnerflow.rendering.templates import Renderer, TemplateError
 from partnerflow.rendering.tokens import make_portal_token, make_unsubscribe_token
@@ -64,10 +64,7 @@ class MessagingActivities:
             webinar = self._webinar(request.webinar_id)
             context["webinar"] = webinar_context(webinar, partner.locale)
             if request.attach_calendar:
-                ics = webinar_ics(webinar, partner.email, partner.name, self.settings)
-                # A bare media type: METHOD:REQUEST is inside the .ics, and SendGrid refuses
-                # parameters in an attachment type.
-                attachments.append(EmailAttachment("invite.ics", "text/calendar", ics))
+                attachments.append(self._calendar(request, webinar, partner))
         rendered = _render_or_fail(lambda: self.renderer.email(request.template, partner.locale, context))
         draft = outbox.Draft(
             idempotency_key=request.idempotency_key,
@@ -171,6 +168,21 @@ class MessagingActivities:
                 f"webinar {webinar_id} not found", type="WebinarNotFound", non_retryable=True
             )
         return webinar
+
+    def _calendar(self, request: EmailRequest, webinar: Webinar, partner: Partner) -> EmailAttachment:
+        """The session as an .ics: an invitation or update (REQUEST) or its cancellation (CANCEL)."""
+        method = request.calendar_method
+        if method not in METHODS:
+            raise ApplicationError(
+                f"unknown calendar method {method!r}", type="TemplateError", non_retryable=True
+            )
+        sequence = webinar.sequence if request.calendar_sequence is None else request.calendar_sequence
+        ics = webinar_ics(
+            webinar, partner.email, partner.name, self.settings, method=method, sequence=sequence
+        )
+        # A bare media type: the METHOD is inside the .ics, and SendGrid refuses parameters in an
+        # attachment type.
+        return EmailAttachment("cancel.ics" if method == "CANCEL" else "invite.ics", "text/calendar", ics)
 
     def _partner_context(self, partner: Partner) -> dict[str, Any]:
         token = make_portal_token(self.settings.portal_signing_key, partner.id)

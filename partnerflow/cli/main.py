@@ -13,6 +13,7 @@ import uvicorn
 
 from partnerflow.cli.migration import migrate_app
 from partnerflow.cli.recruitment import campaigns_app, prospects_app
+from partnerflow.cli.webinars import webinars_app
 from partnerflow.config import Settings
 
 app = typer.Typer(help="Partnerflow: durable partner-program workflows.", no_args_is_help=True)
@@ -20,7 +21,6 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 terms_app = typer.Typer(help="Versioned partner terms.", no_args_is_help=True)
 app.add_typer(terms_app, name="terms")
-webinars_app = typer.Typer(help="Training webinars.", no_args_is_help=True)
 app.add_typer(webinars_app, name="webinars")
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(prospects_app, name="prospects")
@@ -140,69 +140,6 @@ def terms_publish(
         )
     )
     typer.echo(f"published {program} terms version {terms.version}; {told} partner workflows told")
-
-
-@webinars_app.command("add")
-def webinars_add(
-    title: Annotated[str, typer.Option(help="Session title.")],
-    starts_at: Annotated[str, typer.Option(help="ISO 8601 with offset, e.g. 2026-12-01T16:00:00+01:00.")],
-    join_url: Annotated[str, typer.Option(help="Video-call link.")],
-    capacity: Annotated[int, typer.Option(help="Seats.")] = 50,
-    timezone: Annotated[str, typer.Option(help="IANA zone for display.")] = "UTC",
-) -> None:
-    """Schedule a webinar session (same checks as POST /webinars)."""
-    from pydantic import ValidationError
-
-    from partnerflow.services.onboarding import WebinarIn
-    from partnerflow.store.db import make_engine, session_scope
-    from partnerflow.store.models import Webinar
-
-    try:
-        body = WebinarIn.model_validate(
-            {
-                "title": title,
-                "starts_at": starts_at,
-                "join_url": join_url,
-                "capacity": capacity,
-                "timezone": timezone,
-            }
-        )
-    except ValidationError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    engine = make_engine(_settings().effective_database_url)
-    with session_scope(engine) as session:
-        webinar = Webinar(**body.model_dump(mode="json", exclude={"starts_at"}), starts_at=body.starts_at)
-        session.add(webinar)
-        session.flush()
-        typer.echo(f"webinar {webinar.id} scheduled for {webinar.starts_at.isoformat()}")
-
-
-@webinars_app.command("attendance")
-def webinars_attendance(
-    webinar_id: Annotated[int, typer.Argument(help="Webinar id.")],
-    export: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, help="CSV with an email or partner_id column.")
-    ],
-) -> None:
-    """Record attendance from an attendance export (CSV)."""
-    import csv
-
-    from partnerflow.services import onboarding as operations
-
-    with export.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
-    columns = {name.lower().strip(): name for name in (rows[0].keys() if rows else [])}
-    emails = [row[columns["email"]] for row in rows if "email" in columns and row[columns["email"]]]
-    ids = [
-        row[columns["partner_id"]] for row in rows if "partner_id" in columns and row[columns["partner_id"]]
-    ]
-    if not emails and not ids:
-        raise typer.BadParameter("the CSV needs an 'email' or 'partner_id' column with values")
-    results = _with_services(
-        lambda engine, client, settings: operations.record_attendance(engine, client, webinar_id, ids, emails)
-    )
-    for result in results:
-        typer.echo(f"{result.partner_id}\t{result.status}\t{result.detail}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from partnerflow.domain.engagement import EngagementMemory
-from partnerflow.domain.onboarding import OnboardingTimings
+from partnerflow.domain.onboarding import OnboardingTimings, WebinarChanged
 from partnerflow.domain.stages import Decision, Stage, empty_checklist
 
 
@@ -30,6 +30,7 @@ class LifecycleState:
     terms_version: int | None = None  # latest version the partner accepted
     terms_version_required: int | None = None  # a newer version they are asked to accept
     webinars_missed: list[int] = field(default_factory=list)
+    webinar_changes: dict[int, WebinarChanged] = field(default_factory=dict)  # the latest, per session
     active_since: datetime | None = None
     review_period_start: datetime | None = None
     segment: str | None = None

@@ -176,6 +176,9 @@ class Webinar(SQLModel, table=True):
     capacity: int
     program: str | None = Field(default=None, max_length=64)  # None: every program
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    sequence: int = 0  # the .ics SEQUENCE: bumped by every reschedule and by the cancellation
+    cancelled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    cancel_reason: str | None = Field(default=None, max_length=500)
 
 
 class WebinarSeat(SQLModel, table=True):

@@ -183,6 +183,7 @@ def reserve_next_seat(
     now = after or utcnow()
     upcoming = select(Webinar).where(
         col(Webinar.starts_at) > now,
+        col(Webinar.cancelled_at).is_(None),
         or_(col(Webinar.program).is_(None), Webinar.program == partner.program),
     )
     if exclude:
@@ -218,8 +219,16 @@ def upcoming_seat(
         select(Webinar, WebinarSeat)
         .join(WebinarSeat, col(WebinarSeat.webinar_id) == col(Webinar.id))
         .where(WebinarSeat.partner_id == partner_id, WebinarSeat.status == "invited")
-        .where(col(Webinar.starts_at) > (now or utcnow()))
+        .where(col(Webinar.starts_at) > (now or utcnow()), col(Webinar.cancelled_at).is_(None))
         .order_by(col(Webinar.starts_at))
     )
     row = session.exec(statement).first()
     return (row[0], row[1]) if row else None
+
+
+def invited_partner_ids(session: Session, webinar_id: int) -> list[str]:
+    """Partners holding an open invitation (not attended, not a no-show) to the session."""
+    statement = select(WebinarSeat.partner_id).where(
+        WebinarSeat.webinar_id == webinar_id, WebinarSeat.status == "invited"
+    )
+    return list(session.exec(statement.order_by(col(WebinarSeat.id))))

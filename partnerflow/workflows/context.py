@@ -7,6 +7,7 @@ lifecycle module imports the stages: no import cycle.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol
 
 from temporalio import workflow
@@ -30,6 +31,7 @@ class PartnerContext(Protocol):
     offboarded_by: str
     tier_proposal: str | None
     tier_decision: TierDecision | None
+    webinar_lock: asyncio.Lock  # held while emailing about a webinar session (invitation, change)
 
     def note(self, event: str, detail: str = "") -> None:
         """Add an entry to the partner's timeline."""

@@ -35,13 +35,14 @@ with workflow.unsafe.imports_passed_through():
     from partnerflow.workflows.onboarding import run_onboarding_stage
     from partnerflow.workflows.policies import STORE_RETRY, STORE_TIMEOUT
     from partnerflow.workflows.webhooks import publish
+    from partnerflow.workflows.webinars import WebinarChanges
 
 ALREADY_DECIDED = "AlreadyDecided"
 HISTORY_KEPT = 100  # timeline entries carried into the next run; Temporal keeps every run's full history
 
 
 @workflow.defn
-class PartnerLifecycleWorkflow:
+class PartnerLifecycleWorkflow(WebinarChanges):
     """Moves one partner through applied → onboarding → active → reviews, or to rejected."""
 
     @workflow.init
@@ -57,6 +58,7 @@ class PartnerLifecycleWorkflow:
         self.tier_proposal: str | None = None
         self.tier_decision: TierDecision | None = None
         self._lock = asyncio.Lock()
+        self.webinar_lock = asyncio.Lock()  # one message about a webinar session at a time
 
     @workflow.run
     async def run(self, input: LifecycleInput) -> PartnerStatus:

@@ -16,6 +16,8 @@ from helpers import eventually, eventually_async
 from partnerflow.domain.review import OffboardInput, PauseInput, TierDecision
 from partnerflow.domain.stages import Decision
 from partnerflow.domain.webhooks import delivery_workflow_id
+from partnerflow.services import webinars
+from partnerflow.services.webinars import WebinarPatch
 from partnerflow.store import webhooks
 from partnerflow.store.db import session_scope
 from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
@@ -77,6 +79,42 @@ async def onboarding_webinar_missed(d: Driver) -> list[Recording]:
     return [
         await record(
             handle, "onboarding-webinar-missed-reinvited", "no-show at the first session, invited to the next"
+        )
+    ]
+
+
+async def onboarding_webinar_rescheduled(d: Driver) -> list[Recording]:
+    program = "rec-webinar-rescheduled"
+    webinar = d.webinar(program, starts_in=2 * HOUR)
+    pid, handle = await d.approved(program, webinar_reminders=[HOUR])
+    await d.accept_terms(pid, handle)
+    await d.sent(pid, f"webinar-invite:{webinar}")
+    later = WebinarPatch(starts_at=datetime.now(UTC) + 3 * HOUR)
+    await webinars.reschedule_webinar(d.engine, d.client, webinar, later, "alice")
+    await d.sent(pid, f"webinar-changed:{webinar}:1")
+    return [
+        await record(
+            handle,
+            "onboarding-webinar-rescheduled",
+            "invited; the session moved, update sent, reminder re-timed",
+        )
+    ]
+
+
+async def onboarding_webinar_cancelled(d: Driver) -> list[Recording]:
+    program = "rec-webinar-cancelled"
+    cancelled = d.webinar(program, starts_in=2 * HOUR)
+    next_one = d.webinar(program, starts_in=3 * HOUR)
+    pid, handle = await d.approved(program, webinar_reminders=[HOUR])
+    await d.accept_terms(pid, handle)
+    await d.sent(pid, f"webinar-invite:{cancelled}")
+    await webinars.cancel_webinar(d.engine, d.client, cancelled, "trainer ill", "alice")
+    await d.sent(pid, f"webinar-changed:{cancelled}:1", f"webinar-invite:{next_one}")
+    return [
+        await record(
+            handle,
+            "onboarding-webinar-cancelled-reinvited",
+            "invited; the session was cancelled, next one invited",
         )
     ]
 

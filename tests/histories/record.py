@@ -48,6 +48,8 @@ SCENARIOS: dict[str, Scenario] = {
     "onboarding_terms_pending": lifecycle.onboarding_terms_pending,
     "onboarding_webinar_invited": lifecycle.onboarding_webinar_invited,
     "onboarding_webinar_missed": lifecycle.onboarding_webinar_missed,
+    "onboarding_webinar_rescheduled": lifecycle.onboarding_webinar_rescheduled,
+    "onboarding_webinar_cancelled": lifecycle.onboarding_webinar_cancelled,
     "active_nudged": lifecycle.active_nudged,
     "active_review": lifecycle.active_review,
     "active_paused": lifecycle.active_paused,

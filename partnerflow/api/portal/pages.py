@@ -76,7 +76,7 @@ async def webinar_calendar(
     webinar = await run_in_threadpool(_upcoming_webinar, engine, partner.id)
     if webinar is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no upcoming webinar")
-    ics = webinar_ics(webinar, partner.email, partner.name, settings)
+    ics = webinar_ics(webinar, partner.email, partner.name, settings, sequence=webinar.sequence)
     headers = PRIVATE | {"Content-Disposition": 'attachment; filename="webinar.ics"'}
     return Response(ics, media_type="text/calendar; charset=utf-8", headers=headers)
 
