@@ -161,6 +161,7 @@ class MessagingActivities:
             raise
         with session_scope(self.engine) as session:
             outbox.mark_sent(session, key, provider_id)
+        log.info("%s %s sent via %s (%s)", draft.channel, key, backend, draft.template)
         metrics.count(metrics.MESSAGES_SENT, **labels)
         return DeliveryResult(key, "sent", provider_id)
 

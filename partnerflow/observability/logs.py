@@ -80,9 +80,10 @@ def _activity_fields(details: dict[str, Any]) -> dict[str, Any]:
 def json_formatter() -> logging.Formatter:
     """python-json-logger: time, level, logger, message, then every id and extra of the record."""
     return JsonFormatter(
-        "{asctime}{levelname}{name}{message}",
+        "{levelname}{name}{message}",
         style="{",
-        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        timestamp="time",  # ISO 8601, UTC
+        rename_fields={"levelname": "level", "name": "logger"},
         # Temporal's dicts are flattened into the id fields; uvicorn's coloured copy adds nothing.
         reserved_attrs=[*RESERVED_ATTRS, "temporal_workflow", "temporal_activity", "color_message"],
         json_ensure_ascii=False,

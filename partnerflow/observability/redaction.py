@@ -25,7 +25,8 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
             r"(?i)\b((?:authorization|api[_-]?key|x-api-key|access[_-]?token|token|secret|signature"
-            r"|password|passwd|csrf[_-]?token|session)[\"']?\s*[:=]\s*[\"']?)(?!\[REDACTED\])[^\s\"',;&<>]+"
+            r"|password|passwd|csrf[_-]?token|session)[\"']?\s*[:=]\s*[\"']?)(?!\[REDACTED\]|bearer\s|basic\s)"
+            r"[^\s\"',;&<>]+"
         ),
         rf"\1{MASK}",
     ),

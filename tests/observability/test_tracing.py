@@ -1,0 +1,103 @@
+"""One signup is one trace: webhook → StartWorkflow → RunWorkflow → StartActivity → RunActivity → SendGrid."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fakes.providers import FakeSendGrid
+from helpers import eventually, messages
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from pydantic import SecretStr
+from service import running_service
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from partnerflow.observability import tracing
+from partnerflow.rendering.tokens import make_portal_token
+
+SENDGRID_KEY = "SG.trace-test-key"
+
+
+@pytest.fixture
+def traced() -> Iterator[tuple[TracerProvider, InMemorySpanExporter]]:
+    """A provider that keeps every finished span in memory (the global one is left alone)."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.instrument_http_clients(provider)
+    try:
+        yield provider, exporter
+    finally:
+        tracing.uninstrument_http_clients()
+        provider.shutdown()
+
+
+def parent_of(span: ReadableSpan, spans: list[ReadableSpan]) -> ReadableSpan:
+    assert span.parent is not None, f"{span.name} has no parent"
+    [parent] = [s for s in spans if s.context.span_id == span.parent.span_id]
+    return parent
+
+
+def one(spans: list[ReadableSpan], name: str, under: ReadableSpan | None = None) -> ReadableSpan:
+    found = [s for s in spans if s.name == name and (under is None or parent_of(s, spans) is under)]
+    assert found, f"no span {name!r} under {under.name if under else '-'}; spans: {sorted({s.name for s in spans})}"
+    return found[0]
+
+
+async def test_a_signup_is_traced_from_the_webhook_to_sendgrid(
+    dev_env: WorkflowEnvironment, tmp_path: Path, traced: tuple[TracerProvider, InMemorySpanExporter]
+) -> None:
+    provider, exporter = traced
+    client = await Client.connect(
+        dev_env.client.service_client.config.target_host,
+        namespace=dev_env.client.namespace,
+        data_converter=pydantic_data_converter,
+        interceptors=tracing.temporal_interceptors(provider),
+    )
+    with FakeSendGrid(api_key=SENDGRID_KEY) as sendgrid:
+        async with running_service(
+            dev_env,
+            tmp_path,
+            client=client,
+            tracer_provider=provider,
+            sendgrid_api_key=SecretStr(SENDGRID_KEY),
+            sendgrid_host=sendgrid.url,
+        ) as service:
+            response = await service.signup({"email": "ada@example.com", "name": "Ada Lovelace"})
+            assert response.status_code == 202, response.text
+            pid = response.json()["partner_id"]
+            await eventually(lambda: messages(service.engine, partner_id=pid, channel="email", status="sent"))
+            await eventually(lambda: any(s.name == "POST" for s in exporter.get_finished_spans()))
+            await (await service.http.get("/healthz")).aread()  # probes are not traced
+            token = make_portal_token(service.settings.portal_signing_key, pid)
+            await service.http.get(f"/portal/{token}")  # a signed link: its token stays out of spans
+
+    spans = list(exporter.get_finished_spans())
+    webhook = one(spans, "POST /webhooks/partner-signup")
+    assert webhook.kind == SpanKind.SERVER and webhook.parent is None
+    start = one(spans, "StartWorkflow:PartnerLifecycleWorkflow", under=webhook)
+    assert start.attributes and start.attributes["temporalWorkflowID"] == f"partner-{pid}"
+    run = one(spans, "RunWorkflow:PartnerLifecycleWorkflow", under=start)
+    # Temporal's interceptor ends workflow spans at once (they must not outlive a replay), so the
+    # workflow's activity starts hang beside RunWorkflow under StartWorkflow, carrying its run id.
+    schedule = one(spans, "StartActivity:send_email", under=start)
+    assert run.attributes and schedule.attributes
+    assert schedule.attributes["temporalRunID"] == run.attributes["temporalRunID"]
+    execute = one(spans, "RunActivity:send_email", under=schedule)
+    http = one(spans, "POST", under=execute)
+    assert http.kind == SpanKind.CLIENT
+    assert http.attributes and "/v3/mail/send" in str(
+        http.attributes.get("url.full") or http.attributes.get("http.url")
+    )
+    one(spans, "RunActivity:notify_managers")  # the managers' Slack message, in the same trace
+    chain = [webhook, start, run, schedule, execute, http]
+    assert {s.context.trace_id for s in chain} == {webhook.context.trace_id}
+    assert not [s for s in spans if "healthz" in s.name]
+    portal = one(spans, "GET /portal/{token}")
+    assert token not in str(portal.attributes) and "/portal/[REDACTED]" in str(portal.attributes)
