@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +55,12 @@ async def test_json_lines_carry_request_partner_workflow_activity_and_trace_ids(
     request_id = f"req-{uuid.uuid4().hex[:8]}"
     with production_logs(settings) as buffer:
         async with running_service(
-            dev_env, tmp_path, client=client, tracer_provider=provider, uvicorn_logs_to_root=True, log_format="json"
+            dev_env,
+            tmp_path,
+            client=client,
+            tracer_provider=provider,
+            uvicorn_logs_to_root=True,
+            log_format="json",
         ) as service:
             service.http.headers["X-Request-ID"] = request_id
             response = await service.signup({"email": "ada@example.com", "name": "Ada Lovelace"})
@@ -80,14 +84,20 @@ async def test_json_lines_carry_request_partner_workflow_activity_and_trace_ids(
     [lookup] = lines_with(lines, logger="uvicorn.access", message=f"/partners/{pid}")
     assert (lookup["request_id"], lookup["partner_id"]) == (generated, pid)
 
-    [sent] = lines_with(lines, logger="partnerflow.activities.messaging", message=f"partner:{pid}:application-received")
+    [sent] = lines_with(
+        lines, logger="partnerflow.activities.messaging", message=f"partner:{pid}:application-received"
+    )
     assert sent["activity"] == "send_email" and sent["workflow_type"] == "PartnerLifecycleWorkflow"
     assert (sent["partner_id"], sent["workflow_id"]) == (pid, f"partner-{pid}")
-    assert sent["run_id"] and sent["trace_id"] == applied["trace_id"], "the activity is in the webhook's trace"
+    assert sent["run_id"] and sent["trace_id"] == applied["trace_id"], (
+        "the activity is in the webhook's trace"
+    )
     assert "temporal_activity" not in sent and "request_id" not in sent
 
 
-async def test_workflow_logger_lines_carry_the_workflow_ids(dev_env: WorkflowEnvironment, tmp_path: Path) -> None:
+async def test_workflow_logger_lines_carry_the_workflow_ids(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
     settings = make_settings(tmp_path, log_format="json")
     task_queue, partner = f"tq-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:16]
     with production_logs(settings) as buffer:

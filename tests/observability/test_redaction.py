@@ -86,7 +86,9 @@ async def test_no_secret_reaches_the_logs(dev_env: WorkflowEnvironment, tmp_path
             assert (await service.http.get(f"/partners/{pid}", headers=wrong)).status_code == 401
             used["guessed token"] = "tok-guessed-by-mallory"
             await service.approve(pid)
-            await eventually(lambda: [m for m in messages(service.engine, partner_id=pid) if m.template == "welcome"])
+            await eventually(
+                lambda: [m for m in messages(service.engine, partner_id=pid) if m.template == "welcome"]
+            )
 
             # 3. the partner's signed portal link, as emailed
             token = make_portal_token(service.settings.portal_signing_key, pid)
@@ -97,7 +99,9 @@ async def test_no_secret_reaches_the_logs(dev_env: WorkflowEnvironment, tmp_path
             # 4. a Slack button click, signed with the Slack signing secret
             other = await service.signup({"email": "grace@example.com", "name": "Grace Hopper"})
             other_id = other.json()["partner_id"]
-            [posted] = await eventually(lambda: [m for m in slack.messages if other_id in json.dumps(m.params)])
+            [posted] = await eventually(
+                lambda: [m for m in slack.messages if other_id in json.dumps(m.params)]
+            )
             slack_body = urlencode({"payload": json.dumps(approve_click(posted, other_id))}).encode()
             headers = slack_headers(slack_body)
             used["slack signature"] = headers["X-Slack-Signature"]

@@ -46,7 +46,9 @@ def parent_of(span: ReadableSpan, spans: list[ReadableSpan]) -> ReadableSpan:
 
 def one(spans: list[ReadableSpan], name: str, under: ReadableSpan | None = None) -> ReadableSpan:
     found = [s for s in spans if s.name == name and (under is None or parent_of(s, spans) is under)]
-    assert found, f"no span {name!r} under {under.name if under else '-'}; spans: {sorted({s.name for s in spans})}"
+    assert found, (
+        f"no span {name!r} under {under.name if under else '-'}; spans: {sorted({s.name for s in spans})}"
+    )
     return found[0]
 
 
@@ -101,3 +103,35 @@ async def test_a_signup_is_traced_from_the_webhook_to_sendgrid(
     assert not [s for s in spans if "healthz" in s.name]
     portal = one(spans, "GET /portal/{token}")
     assert token not in str(portal.attributes) and "/portal/[REDACTED]" in str(portal.attributes)
+
+
+@pytest.mark.parametrize(
+    ("env", "on"),
+    [
+        ({}, False),
+        ({"OTEL_TRACES_EXPORTER": "otlp"}, True),
+        ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, True),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, True),
+        ({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_SDK_DISABLED": "true"}, False),
+    ],
+)
+def test_tracing_is_off_unless_the_otel_variables_ask(env: dict[str, str], on: bool) -> None:
+    assert tracing.tracing_requested(env) is on
+    if not on:
+        assert tracing.setup_tracing("partnerflow-test", env) is None
+
+
+def test_setup_exports_with_otlp_and_names_the_service() -> None:
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9/"}
+    provider = tracing.setup_tracing("partnerflow-worker", env)
+    try:
+        assert provider is not None
+        assert provider.resource.attributes["service.name"] == "partnerflow-worker"
+        [processor] = provider._active_span_processor._span_processors
+        assert type(processor.span_exporter).__name__ == "OTLPSpanExporter"  # type: ignore[attr-defined]
+        assert tracing.temporal_interceptors(provider) and tracing.temporal_interceptors(None) == []
+    finally:
+        tracing.uninstrument_http_clients()
+        if provider:
+            provider.shutdown()

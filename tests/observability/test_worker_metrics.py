@@ -77,11 +77,17 @@ async def test_signup_to_approval_moves_the_counters(metered: tuple[Service, str
         return text if sent else None
 
     worker = await eventually(worker_text)
-    assert value(worker, "partnerflow_decisions_total", outcome="approved", via="manager", program="default") == 1
+    assert (
+        value(worker, "partnerflow_decisions_total", outcome="approved", via="manager", program="default")
+        == 1
+    )
     assert value(worker, "partnerflow_decisions_total", activity_type="record_decision") == 1
     assert value(worker, "partnerflow_time_to_decision_seconds_count", outcome="approved") == 1
     assert value(worker, "partnerflow_time_to_decision_seconds_bucket", outcome="approved", le="600") == 1
-    assert value(worker, "partnerflow_messages_sent_total", channel="slack", template="application_submitted") == 1
+    assert (
+        value(worker, "partnerflow_messages_sent_total", channel="slack", template="application_submitted")
+        == 1
+    )
     assert value(worker, "partnerflow_messages_sent_total", channel="email", backend="local") >= 2
     assert value(worker, "partnerflow_messages_failed_total") == 0
 
