@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -37,6 +40,19 @@ def _settings(data_dir: Path | None = None) -> Settings:
     return settings
 
 
+def _exit_without_finalizing() -> None:
+    """Exit 0 after a clean stop, skipping interpreter finalization.
+
+    The Temporal SDK's native threads can outlive the event loop and abort the interpreter
+    while it finalizes ("PyGILState_Release ... finalizing", temporalio/sdk-python#300), turning
+    a clean SIGTERM into exit code 134. Everything is stopped and flushed by now.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def _logging(settings: Settings) -> None:
     """Text or JSON lines (PARTNERFLOW_LOG_FORMAT), with ids, secrets masked."""
     from partnerflow.observability.logs import configure_logging
@@ -60,6 +76,7 @@ def dev(
     settings = _settings(data_dir)
     _logging(settings)
     asyncio.run(run_dev(settings, api_port, temporal_port, ui_port, demo))
+    _exit_without_finalizing()
 
 
 @app.command()
@@ -91,6 +108,7 @@ def worker() -> None:
                 provider.shutdown()  # flush the last spans
 
     asyncio.run(main())
+    _exit_without_finalizing()
 
 
 @app.command()
