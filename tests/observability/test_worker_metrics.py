@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import make_settings
 from devproc import free_ports
+from exported import SDK_SERIES
 from helpers import eventually, messages
 from prom import names, scrape, value
 from service import Service, running_service
@@ -18,16 +19,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from partnerflow.observability.metrics import CATALOGUE
 from partnerflow.observability.runtime import metrics_url, worker_runtime
-
-# What the dashboards and alerts in deploy/ read from the SDK (checked against deploy/ in tests/deploy).
-SDK_SERIES = {
-    "temporal_request_total",
-    "temporal_workflow_task_schedule_to_start_latency_bucket",
-    "temporal_activity_schedule_to_start_latency_bucket",
-    "temporal_activity_execution_latency_bucket",
-    "temporal_worker_task_slots_available",
-    "temporal_worker_task_slots_used",
-}
 
 
 @pytest.fixture
