@@ -77,6 +77,10 @@ async def test_a_signup_is_traced_from_the_webhook_to_sendgrid(
             await eventually(lambda: messages(service.engine, partner_id=pid, channel="email", status="sent"))
             await eventually(lambda: any(s.name == "POST" for s in exporter.get_finished_spans()))
             await (await service.http.get("/healthz")).aread()  # probes are not traced
+            await service.approve(pid)
+            await eventually(
+                lambda: any(s.name == "RunActivity:record_stage" for s in exporter.get_finished_spans())
+            )
             token = make_portal_token(service.settings.portal_signing_key, pid)
             await service.http.get(f"/portal/{token}")  # a signed link: its token stays out of spans
 
@@ -101,6 +105,13 @@ async def test_a_signup_is_traced_from_the_webhook_to_sendgrid(
     chain = [webhook, start, run, schedule, execute, http]
     assert {s.context.trace_id for s in chain} == {webhook.context.trace_id}
     assert not [s for s in spans if "healthz" in s.name]
+    # The decision: its request traces the update call; what the workflow does with it (the update
+    # handler, its activities, the welcome email) joins the workflow's trace, the signup's.
+    decision = one(spans, "POST /partners/{partner_id}/decision")
+    one(spans, "StartWorkflowUpdate:decide", under=decision)
+    handled = one(spans, "HandleUpdate:decide", under=start)
+    recorded = one(spans, "RunActivity:record_decision")
+    assert handled.context.trace_id == recorded.context.trace_id == webhook.context.trace_id
     portal = one(spans, "GET /portal/{token}")
     assert token not in str(portal.attributes) and "/portal/[REDACTED]" in str(portal.attributes)
 

@@ -25,9 +25,12 @@ def free_ports(count: int) -> list[int]:
 
 
 @contextmanager
-def partnerflow_dev(data_dir: Path, ports: list[int]) -> Iterator[tuple[subprocess.Popen[str], httpx.Client]]:
+def partnerflow_dev(
+    data_dir: Path, ports: list[int], env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], httpx.Client]]:
+    """``env`` adds variables (e.g. PARTNERFLOW_WORKER_METRICS) to a clean environment."""
     api, grpc, ui = ports
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNERFLOW_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARTNERFLOW_", "OTEL_"))} | (env or {})
     process = subprocess.Popen(
         [sys.executable, "-m", "partnerflow.cli.main", "dev", "--data-dir", str(data_dir),
          "--api-port", str(api), "--temporal-port", str(grpc), "--ui-port", str(ui)],
