@@ -100,7 +100,7 @@ async def run_dev(
     if "PARTNERFLOW_PUBLIC_URL" not in os.environ:
         settings.public_url = f"http://localhost:{api_port}"
     if "worker_metrics" not in settings.model_fields_set:  # unset: on, on a free port
-        settings.worker_metrics = f"127.0.0.1:{_free_port()}"
+        settings.worker_metrics = f"127.0.0.1:{_free_port(avoid={api_port, temporal_port, ui_port})}"
     shown = dev_secrets(settings)
     engine = make_engine(settings.effective_database_url)
     await asyncio.to_thread(upgrade, engine)
@@ -140,10 +140,14 @@ async def run_dev(
     print("Stopped. Run `partnerflow dev` again on the same data dir to resume every partner.")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _free_port(avoid: set[int]) -> int:
+    """A free port other than ``avoid`` (the ports the other parts are about to bind)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in avoid:
+            return port
 
 
 def _stop_process(process: subprocess.Popen[bytes]) -> None:

@@ -32,7 +32,7 @@ from partnerflow.observability.redaction import redact
 
 log = logging.getLogger(__name__)
 
-UNTRACED_PATHS = "healthz,readyz,metrics"  # probes and scrapes would drown the real traces
+UNTRACED_PATHS = "/healthz$,/readyz$,/metrics$"  # probes and scrapes would drown the real traces
 _URL_ATTRIBUTES = ("http.target", "http.url", "url.path", "url.full", "url.query")
 
 
