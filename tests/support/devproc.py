@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -51,5 +52,10 @@ def partnerflow_dev(
             yield process, http
     finally:
         if process.poll() is None:
-            process.kill()
-            process.wait()
+            # Ctrl-C, so `dev` stops its Temporal dev server (its own session: a kill would orphan it).
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
