@@ -13,9 +13,11 @@ from sqlalchemy import Engine
 
 from partnerflow.api.deps import EngineDep, SettingsDep, TemporalDep
 from partnerflow.api.errors import responses
+from partnerflow.api.metrics import record_signup
 from partnerflow.api.schemas import SignupAccepted
 from partnerflow.domain.lifecycle import workflow_id_for
 from partnerflow.domain.signup import SignupPayload
+from partnerflow.observability import context
 from partnerflow.rendering import signing
 from partnerflow.services.recruitment import on_partner_signup
 from partnerflow.services.temporal import lifecycle_input, start_lifecycle
@@ -63,8 +65,10 @@ async def partner_signup(
     except signing.SignatureError as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from exc
     signup = _parse(body)
-    partner, _created = await run_in_threadpool(_register, engine, signup)
+    partner, created = await run_in_threadpool(_register, engine, signup)
     workflow_id = workflow_id_for(partner.id)
+    context.bind(partner_id=partner.id, workflow_id=workflow_id)
+    record_signup(request, partner.program, created)
     # The row is committed first; a crash before the start is repaired by the sender's retry,
     # which finds the row and starts the missing workflow (202 then, since it starts now).
     started = await start_lifecycle(client, settings, lifecycle_input(settings, partner.id, partner.program))
