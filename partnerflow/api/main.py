@@ -15,6 +15,7 @@ from temporalio.client import Client
 from partnerflow import __version__
 from partnerflow.api import dashboard, portal
 from partnerflow.api.routes import (
+    approvals,
     events,
     health,
     kpis,
@@ -85,7 +86,7 @@ def create_app(
         dashboard,
     ):
         app.include_router(module.router)
-    for router in (*webhook_subscriptions.routers, *prospects.routers):
+    for router in (*webhook_subscriptions.routers, *prospects.routers, *approvals.routers):
         app.include_router(router)
     return app
 
