@@ -7,12 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from partnerflow.domain.approval_rules import ApprovalRules
 from partnerflow.domain.signup import SignupPayload, normalize_email
 from partnerflow.domain.stages import Stage
 from partnerflow.store.models import Application, Ban, Partner, Program, utcnow
+from partnerflow.store.partners import find_partner
+
+BANNED_AUTHOR = "ban"  # decided_by of the record kept for a banned email that had never applied
 
 
 def approval_rules(program: Program | None) -> ApprovalRules:
@@ -128,32 +132,34 @@ def replace_bans(session: Session, program: str, bans: Sequence[tuple[str, str]]
     return [row for row, created in added if created]
 
 
-BANNED_AUTHOR = "ban"  # decided_by of the record kept for a banned email that had never applied
-
-
 def turned_away(session: Session, row: Ban, signup: SignupPayload) -> Partner:
     """Count a signup the ban refused; the partner it answers with (a rejected record, no workflow)."""
     row.attempts += 1
     row.last_attempt_at = utcnow()
     session.add(row)
-    partner = session.exec(
-        select(Partner).where(Partner.program == signup.program, Partner.email == signup.email)
-    ).first()
-    if partner is None:
-        partner = Partner(**signup.model_dump(exclude={"metadata"}), stage=Stage.REJECTED.value)
-        session.add(partner)
-        session.flush()
-        session.add(
-            Application(
-                partner_id=partner.id,
-                submitted_at=partner.created_at,
-                status="rejected",
-                decided_by=BANNED_AUTHOR,
-                decided_at=partner.created_at,
-                reason=row.reason,
-            )
-        )
-        session.flush()
+    existing = find_partner(session, signup.program, signup.email)
+    if existing is not None:
+        return existing
+    partner = Partner(**signup.model_dump(exclude={"metadata"}), stage=Stage.REJECTED.value)
+    refusal = Application(
+        partner_id=partner.id,
+        submitted_at=partner.created_at,
+        status="rejected",
+        decided_by=BANNED_AUTHOR,
+        decided_at=partner.created_at,
+        reason=row.reason,
+    )
+    try:
+        with session.begin_nested():  # a concurrent duplicate delivery may insert it first
+            session.add(partner)
+            session.flush()
+            session.add(refusal)
+            session.flush()
+    except IntegrityError:
+        winner = find_partner(session, signup.program, signup.email)
+        if winner is None:
+            raise
+        return winner
     return partner
 
 

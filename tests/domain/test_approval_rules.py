@@ -25,7 +25,9 @@ def rule(then: str = "approve", name: str = "r", **conditions: Any) -> ApprovalR
     return ApprovalRule.model_validate({"name": name, "if": conditions, "then": then})
 
 
-def facts(email: str = "ada@acme.com", website: str | None = None, country: str | None = None) -> ApplicationFacts:
+def facts(
+    email: str = "ada@acme.com", website: str | None = None, country: str | None = None
+) -> ApplicationFacts:
     return ApplicationFacts(email=email, website=website, country=country)
 
 
@@ -111,13 +113,23 @@ def test_all_conditions_must_hold_and_the_first_matching_rule_wins() -> None:
 
 def test_rules_serialise_with_if_and_their_delay() -> None:
     rules = ApprovalRules.model_validate(
-        {"rules": [{"name": "Quick yes", "if": {"website_required": True}, "then": "approve", "delay": "pt2h"}]}
+        {
+            "rules": [
+                {"name": "Quick yes", "if": {"website_required": True}, "then": "approve", "delay": "pt2h"}
+            ]
+        }
     )
     only = rules.rules[0]
     assert (only.then, only.delay, only.wait) == (Decision.APPROVE, "PT2H", timedelta(hours=2))
     assert rules.model_dump(by_alias=True, exclude_none=True) == {
         "rules": [
-            {"name": "Quick yes", "if": {"website_required": True}, "then": "approve", "share_reason": False, "delay": "PT2H"}
+            {
+                "name": "Quick yes",
+                "if": {"website_required": True},
+                "then": "approve",
+                "share_reason": False,
+                "delay": "PT2H",
+            }
         ]
     }
     assert rule().wait == timedelta(0)
