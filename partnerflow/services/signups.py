@@ -75,14 +75,15 @@ async def accept_signup(
     if found.kind == SignupKind.BANNED:
         log.info("signup of a banned email to %s turned away (partner %s)", partner.program, partner.id)
         return SignupOutcome(partner, SignupKind.BANNED)
-    if found.kind == SignupKind.NEW or (found.kind == SignupKind.REPEAT and found.attempt == 1):
-        workflow_input = lifecycle_input(settings, partner.id, partner.program)
-        return SignupOutcome(partner, found.kind, await start_lifecycle(client, settings, workflow_input))
-    if found.kind == SignupKind.REPEAT:  # a reapplication: its run may not have started yet
+    reopened = found.attempt > 1 and partner.stage == Stage.APPLIED.value
+    if found.kind == SignupKind.REPEAT and reopened:  # a reapplication whose run may not have started
         if await _running(client, partner.id):
             return SignupOutcome(partner, SignupKind.REPEAT)
         started = await _start_reapplication(client, settings, partner, found.attempt, None)
         return SignupOutcome(partner, SignupKind.REPEAT, started)
+    if found.kind in (SignupKind.NEW, SignupKind.REPEAT):  # never a second run of a closed workflow
+        workflow_input = lifecycle_input(settings, partner.id, partner.program)
+        return SignupOutcome(partner, found.kind, await start_lifecycle(client, settings, workflow_input))
     assert found.reapply_after is not None and found.past is not None
     if utcnow() < found.reapply_after or await _running(client, partner.id):
         return SignupOutcome(partner, SignupKind.TOO_SOON, reapply_after=found.reapply_after)

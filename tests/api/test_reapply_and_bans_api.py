@@ -10,13 +10,15 @@ from typing import Any
 import pytest
 from helpers import eventually, eventually_async, messages
 from service import ALICE, Service, running_service
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from partnerflow.domain.lifecycle import workflow_id_for
+from partnerflow.domain.signup import SignupPayload
+from partnerflow.store.approvals import reopen_application
 from partnerflow.store.db import session_scope
-from partnerflow.store.models import Application
+from partnerflow.store.models import Application, Partner
 
 PROGRAM = {"name": "Default", "landing_url": "https://acme.example/partners"}
 
@@ -175,3 +177,27 @@ async def test_program_bans_reject_pending_applicants_and_turn_away_new_ones(
     assert (
         await http.put("/programs/default/bans", json={"bans": [{"email": "nope"}]}, headers=ALICE)
     ).status_code == 422
+
+
+async def test_a_reapplication_cut_short_before_its_run_started_is_repaired_by_the_retry(
+    service: Service, client: Client
+) -> None:
+    pid = await rejected_partner(service, "grace@example.com")
+
+    async def closed() -> bool:
+        return (await handle(client, pid).describe()).status == WorkflowExecutionStatus.COMPLETED
+
+    await eventually_async(closed)
+    with session_scope(service.engine) as session:  # the reopening committed, then the process died
+        partner = session.get(Partner, pid)
+        assert partner is not None
+        again = SignupPayload.model_validate({"email": "grace@example.com", "name": "Grace"})
+        assert reopen_application(session, partner, again, attempt=2)
+
+    retry = await service.signup({"email": "grace@example.com", "name": "Grace"})
+
+    assert retry.status_code == 202 and retry.json()["status"] == "applied"
+    await stage_is(service, pid, "applied")
+    names = [h["event"] for h in (await detail(service, pid))["history"]]
+    assert names.index("rejected") < names.index("reapplied")
+    assert (await service.signup({"email": "grace@example.com", "name": "Grace"})).status_code == 200

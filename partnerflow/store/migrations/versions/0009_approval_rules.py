@@ -50,10 +50,9 @@ def downgrade() -> None:
     with op.batch_alter_table("bans", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_bans_program"))
     op.drop_table("bans")
-    with op.batch_alter_table("applications", schema=None) as batch_op:
-        batch_op.drop_column("attempt")
-    with op.batch_alter_table("partners", schema=None) as batch_op:
-        batch_op.drop_column("country")
-    with op.batch_alter_table("programs", schema=None) as batch_op:
-        batch_op.drop_column("reapply_after_days")
-        batch_op.drop_column("approval_rules")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35), not batch mode: recreating `partners`
+    # would drop a table that other tables' foreign keys point at, which SQLite refuses.
+    op.drop_column("applications", "attempt")
+    op.drop_column("partners", "country")
+    op.drop_column("programs", "reapply_after_days")
+    op.drop_column("programs", "approval_rules")
