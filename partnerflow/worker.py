@@ -22,6 +22,7 @@ from temporalio.client import (
 )
 from temporalio.worker import Worker
 
+from partnerflow.activities.approval import ApprovalActivities
 from partnerflow.activities.digest import DigestActivities
 from partnerflow.activities.engagement import EngagementActivities
 from partnerflow.activities.messaging import MessagingActivities
@@ -62,6 +63,7 @@ def activities(settings: Settings, engine: Engine) -> list[Any]:
     webhooks = WebhookActivities(engine, dispatch)
     migration = MigrationActivities(settings, engine, messaging, PartnerStarter(settings))
     recruitment = RecruitmentActivities(settings, engine, emails, slack)
+    approval = ApprovalActivities(engine)
     return [
         *recruitment.activities(),
         migration.migration_progress,
@@ -84,6 +86,7 @@ def activities(settings: Settings, engine: Engine) -> list[Any]:
         store.record_stage,
         store.record_decision,
         store.pending_applications,
+        approval.match_approval_rule,
     ]
 
 

@@ -17,6 +17,7 @@ from partnerflow import __version__
 from partnerflow.api import dashboard, metrics, portal
 from partnerflow.api.request_ids import RequestIdMiddleware, bind_partner
 from partnerflow.api.routes import (
+    approvals,
     events,
     health,
     kpis,
@@ -101,7 +102,7 @@ def create_app(
         dashboard,
     ):
         app.include_router(module.router)
-    for router in (*webhook_subscriptions.routers, *prospects.routers):
+    for router in (*webhook_subscriptions.routers, *prospects.routers, *approvals.routers):
         app.include_router(router)
     return app
 

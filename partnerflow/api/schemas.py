@@ -14,6 +14,9 @@ class SignupAccepted(BaseModel):
     partner_id: str
     workflow_id: str
     status: str
+    reapply_after: datetime | None = Field(
+        default=None, description="a rejected applicant may apply again from then on (absent otherwise)"
+    )
 
 
 class PartnerSummary(BaseModel):

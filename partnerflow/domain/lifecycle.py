@@ -38,6 +38,7 @@ class LifecycleState:
     engagement: EngagementMemory = field(default_factory=EngagementMemory)
     offboarding_reason: str | None = None
     runs: int = 1  # how many workflow runs (continue-as-new) this partnership has had
+    attempt: int = 1  # which application this is: a rejected partner may reapply (a new run, same id)
 
 
 @dataclass
@@ -54,7 +55,8 @@ class LifecycleInput:
     program: str = "default"
     approval: ApprovalTimings = field(default_factory=ApprovalTimings)
     onboarding: OnboardingTimings = field(default_factory=OnboardingTimings)
-    state: LifecycleState | None = None  # set when continuing-as-new
+    state: LifecycleState | None = None  # set when continuing-as-new, migrating or reapplying
+    reapplication: bool = False  # a new application of a rejected partner; ``state`` carries their history
 
 
 @dataclass

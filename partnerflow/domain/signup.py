@@ -14,6 +14,8 @@ from pydantic import (
     StringConstraints,
 )
 
+from partnerflow.domain.countries import CountryCode
+
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Optional200 = Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=200)]
 
@@ -37,6 +39,7 @@ class SignupPayload(BaseModel):
     company: Optional200 = None
     website: Optional200 = None
     phone: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=50)] = None
+    country: CountryCode | None = None  # ISO 3166-1 alpha-2, for approval rules
     program: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.-]+$"),

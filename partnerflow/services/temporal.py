@@ -55,7 +55,11 @@ def tls_config(settings: Settings) -> TLSConfig | None:
 
 
 def lifecycle_input(
-    settings: Settings, partner_id: str, program: str, state: LifecycleState | None = None
+    settings: Settings,
+    partner_id: str,
+    program: str,
+    state: LifecycleState | None = None,
+    reapplication: bool = False,
 ) -> LifecycleInput:
     """A partner's workflow input, with today's timing settings snapshotted into it."""
     return LifecycleInput(
@@ -70,11 +74,18 @@ def lifecycle_input(
             attendance_grace=settings.webinar_attendance_grace,
         ),
         state=state,
+        reapplication=reapplication,
     )
 
 
-async def start_lifecycle(client: Client, settings: Settings, workflow_input: LifecycleInput) -> bool:
-    """Start the partner's workflow; False when it exists or existed (never a second one)."""
+async def start_lifecycle(
+    client: Client, settings: Settings, workflow_input: LifecycleInput, reapplication: bool = False
+) -> bool:
+    """Start the partner's workflow; False when it exists or existed (never a second one).
+
+    Only a ``reapplication`` (a rejected partner applying again, services/signups.py) may start a
+    new run under the id of a closed one; a running one is never duplicated either way.
+    """
     from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
 
     try:
@@ -83,7 +94,9 @@ async def start_lifecycle(client: Client, settings: Settings, workflow_input: Li
             workflow_input,
             id=workflow_id_for(workflow_input.partner_id),
             task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE
+            if reapplication
+            else WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
         return True
     except WorkflowAlreadyStartedError:

@@ -13,6 +13,7 @@ from partnerflow.store.columns import new_partner_id as new_partner_id
 from partnerflow.store.columns import ts_column as _ts
 from partnerflow.store.columns import utcnow as utcnow
 from partnerflow.store.legacy_codes import LegacyCode as LegacyCode
+from partnerflow.store.tables.approvals import Ban as Ban
 from partnerflow.store.tables.engagement import PerformanceEvent as PerformanceEvent
 from partnerflow.store.tables.engagement import Review as Review
 from partnerflow.store.tables.engagement import Tier as Tier
@@ -39,6 +40,7 @@ class Partner(SQLModel, table=True):
     company: str | None = Field(default=None, max_length=200)
     website: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=50)
+    country: str | None = Field(default=None, max_length=2)  # ISO 3166-1 alpha-2, from the application
     locale: str = Field(default="en", max_length=8)
     source: str | None = Field(default=None, max_length=200)
     stage: str = Field(default="applied", index=True, max_length=32)
@@ -52,7 +54,11 @@ class Partner(SQLModel, table=True):
 
 
 class Application(SQLModel, table=True):
-    """A partner's application and the manager decision on it (one per partner)."""
+    """A partner's latest application and the decision on it (a manager's or ``rule:<name>``).
+
+    A rejected partner who reapplies after the program's ``reapply_after_days`` gets this row back
+    pending, with ``attempt`` one higher; earlier decisions stay in the partner's history.
+    """
 
     __tablename__ = "applications"
 
@@ -63,6 +69,7 @@ class Application(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     reason: str | None = None
     share_reason: bool = False
+    attempt: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -101,6 +108,8 @@ class Program(SQLModel, table=True):
     monthly_costs: float = 0.0  # platform, agency, management: counted in the program's ROI
     ingestion_key: str | None = Field(default=None, max_length=128)  # for POST /events
     engagement_rules: str | None = None  # JSON: overrides of the engagement thresholds
+    approval_rules: str | None = None  # JSON: {"rules": [...]} (domain.approval_rules), first match decides
+    reapply_after_days: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 

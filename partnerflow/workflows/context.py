@@ -13,7 +13,7 @@ from typing import Protocol
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from partnerflow.domain.lifecycle import ApprovalTimings, LifecycleState
+    from partnerflow.domain.lifecycle import ApprovalTimings, DecisionInput, LifecycleState
     from partnerflow.domain.onboarding import OnboardingTimings
     from partnerflow.domain.review import TierDecision
     from partnerflow.domain.stages import Stage
@@ -41,3 +41,6 @@ class PartnerContext(Protocol):
 
     async def change_stage(self, stage: Stage) -> None:
         """Move to ``stage`` and record it in the store."""
+
+    async def decide_automatically(self, input: DecisionInput) -> bool:
+        """Decide the application as ``input.manager`` (a rule) unless someone decided first."""

@@ -28,6 +28,9 @@ with workflow.unsafe.imports_passed_through():
 if TYPE_CHECKING:
     from partnerflow.workflows.context import PartnerContext
 
+# Patch id: activation time recorded when the stage changes, so that review periods tile from it.
+REVIEW_FROM_ACTIVATION = "review-from-activation"
+
 
 async def run_onboarding_stage(wf: PartnerContext) -> None:
     """Returns when the partner is active (or has left onboarding some other way)."""
@@ -37,6 +40,8 @@ async def run_onboarding_stage(wf: PartnerContext) -> None:
     await workflow.wait_condition(lambda: all(wf.state.checklist.values()) or _left(wf))
     if _left(wf):
         return
+    if workflow.patched(REVIEW_FROM_ACTIVATION):
+        wf.state.active_since = workflow.now()  # the first review period starts here, not after the emails
     await wf.change_stage(Stage.ACTIVE)
     await publish("partner.onboarded", {"tracking_url": wf.tracking_url}, wf.partner_id)
     kit_url = wf.tracking_url or ""

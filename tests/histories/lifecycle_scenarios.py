@@ -13,13 +13,16 @@ from driver import WAIT, Driver, Recording, record
 from fakes.subscriber import FakeSubscriber
 from helpers import eventually, eventually_async
 
+from partnerflow.domain.approval_rules import ApprovalRules
 from partnerflow.domain.review import OffboardInput, PauseInput, TierDecision
 from partnerflow.domain.stages import Decision
 from partnerflow.domain.webhooks import delivery_workflow_id
 from partnerflow.services import webinars
 from partnerflow.services.webinars import WebinarPatch
 from partnerflow.store import webhooks
+from partnerflow.store.approvals import store_approval_rules
 from partnerflow.store.db import session_scope
+from partnerflow.store.onboarding import ensure_program
 from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
 
 SECOND = timedelta(seconds=1)
@@ -46,6 +49,18 @@ async def applied_escalated(d: Driver) -> list[Recording]:
     )
     await d.sent(pid, "slack:approval-escalation")
     return [await record(handle, "applied-escalated", "undecided after reminder and escalation; waiting")]
+
+
+async def applied_rule_waiting(d: Driver) -> list[Recording]:
+    program = "rec-applied-rule"
+    rule = {"name": "everyone", "then": "approve", "delay": "PT1H"}
+    with session_scope(d.engine) as session:
+        row = ensure_program(session, program, d.settings.default_landing_url)
+        store_approval_rules(row, ApprovalRules.model_validate({"rules": [rule]}))
+        session.add(row)
+    pid, handle = await d.partner(program)
+    await d.sent(pid, "application-received")
+    return [await record(handle, "applied-rule-waiting", "an approval rule matched; waiting out its delay")]
 
 
 async def onboarding_terms_pending(d: Driver) -> list[Recording]:

@@ -45,6 +45,7 @@ SCENARIOS: dict[str, Scenario] = {
     "applied_waiting": lifecycle.applied_waiting,
     "applied_reminded": lifecycle.applied_reminded,
     "applied_escalated": lifecycle.applied_escalated,
+    "applied_rule_waiting": lifecycle.applied_rule_waiting,
     "onboarding_terms_pending": lifecycle.onboarding_terms_pending,
     "onboarding_webinar_invited": lifecycle.onboarding_webinar_invited,
     "onboarding_webinar_missed": lifecycle.onboarding_webinar_missed,

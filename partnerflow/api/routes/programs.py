@@ -36,6 +36,9 @@ class ProgramIn(BaseModel):
     monthly_costs: float | None = Field(
         default=None, ge=0, allow_inf_nan=False, description="platform, agency...: counted in the ROI"
     )
+    reapply_after_days: int | None = Field(
+        default=None, ge=0, le=3650, description="a rejected applicant may apply again after (default 30)"
+    )
 
 
 class ProgramOut(BaseModel):
@@ -44,6 +47,7 @@ class ProgramOut(BaseModel):
     landing_url: str
     currency: str = performance.DEFAULT_CURRENCY
     monthly_costs: float = 0.0
+    reapply_after_days: int = 30
     has_ingestion_key: bool = False
 
 
@@ -98,7 +102,8 @@ class ResourceOut(ResourceIn):
 def update_program(
     program: str, body: ProgramIn, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
 ) -> ProgramOut:
-    """Set the program's name, the landing page tracking links redirect to, its currency and costs."""
+    """Set the program's name, the landing page tracking links redirect to, its currency, costs and
+    how long a rejected applicant waits before applying again."""
     with session_scope(engine) as session:
         row = store.ensure_program(session, program, settings.default_landing_url)
         if body.currency and body.currency != row.currency:
@@ -112,12 +117,16 @@ def update_program(
             row.currency = body.currency
         if body.monthly_costs is not None:
             row.monthly_costs = body.monthly_costs
+        if body.reapply_after_days is not None:
+            row.reapply_after_days = body.reapply_after_days
         row.name, row.landing_url = body.name, str(body.landing_url)
         session.add(row)
         return ProgramOut(
             program=row.id,
             has_ingestion_key=row.ingestion_key is not None,
-            **row.model_dump(include={"name", "landing_url", "currency", "monthly_costs"}),
+            **row.model_dump(
+                include={"name", "landing_url", "currency", "monthly_costs", "reapply_after_days"}
+            ),
         )
 
 

@@ -6,10 +6,8 @@ import json
 import logging
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlalchemy import Engine
 
 from partnerflow.api.deps import EngineDep, SettingsDep, TemporalDep
 from partnerflow.api.errors import responses
@@ -20,10 +18,7 @@ from partnerflow.domain.signup import SignupPayload
 from partnerflow.observability import context
 from partnerflow.rendering import signing
 from partnerflow.services.recruitment import on_partner_signup
-from partnerflow.services.temporal import lifecycle_input, start_lifecycle
-from partnerflow.store.db import session_scope
-from partnerflow.store.models import Partner
-from partnerflow.store.partners import register_signup
+from partnerflow.services.signups import SignupKind, accept_signup
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -33,8 +28,13 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
     "/partner-signup",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SignupAccepted,
+    response_model_exclude_none=True,
     responses={
-        200: {"model": SignupAccepted, "description": "repeat delivery"},
+        200: {
+            "model": SignupAccepted,
+            "description": "repeat delivery; or a rejected applicant (with reapply_after while they may "
+            "not apply again yet), or an email that may not apply (status rejected, no reapply_after)",
+        },
         **responses(
             unauthorized="missing, invalid or stale Partnerflow-Signature",
             unprocessable_entity="invalid body, naming the field",
@@ -49,7 +49,8 @@ async def partner_signup(
     engine: EngineDep,
     client: TemporalDep,
 ) -> SignupAccepted:
-    """A partner applied: start their lifecycle workflow (once, however often this is delivered)."""
+    """A partner applied: start their lifecycle workflow (once, however often this is delivered),
+    or a new run of it for a rejected partner reapplying after the program's period."""
     body = await request.body()
     if settings.webhook_secret is None:
         raise HTTPException(
@@ -65,20 +66,25 @@ async def partner_signup(
     except signing.SignatureError as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from exc
     signup = _parse(body)
-    partner, created = await run_in_threadpool(_register, engine, signup)
-    workflow_id = workflow_id_for(partner.id)
+    outcome = await accept_signup(engine, client, settings, signup)
+    partner, workflow_id = outcome.partner, workflow_id_for(outcome.partner.id)
     context.bind(partner_id=partner.id, workflow_id=workflow_id)
-    record_signup(request, partner.program, created)
-    # The row is committed first; a crash before the start is repaired by the sender's retry,
-    # which finds the row and starts the missing workflow (202 then, since it starts now).
-    started = await start_lifecycle(client, settings, lifecycle_input(settings, partner.id, partner.program))
-    # A recruited prospect: outreach stops, prospect.converted is published.
-    await on_partner_signup(engine, client, partner.program, partner.email, partner.id, settings.task_queue)
-    if started:
+    record_signup(request, partner.program, outcome.kind in (SignupKind.NEW, SignupKind.REAPPLIED))
+    if outcome.kind != SignupKind.BANNED:
+        # A recruited prospect: outreach stops, prospect.converted is published.
+        await on_partner_signup(
+            engine, client, partner.program, partner.email, partner.id, settings.task_queue
+        )
+    if outcome.started:
         log.info("partner %s applied to %s; workflow %s started", partner.id, partner.program, workflow_id)
     else:
         response.status_code = status.HTTP_200_OK
-    return SignupAccepted(partner_id=partner.id, workflow_id=workflow_id, status=partner.stage)
+    return SignupAccepted(
+        partner_id=partner.id,
+        workflow_id=workflow_id,
+        status=outcome.status,
+        reapply_after=outcome.reapply_after,
+    )
 
 
 def _parse(body: bytes) -> SignupPayload:
@@ -118,8 +124,3 @@ def _parse(body: bytes) -> SignupPayload:
             for error in exc.errors(include_url=False)
         ]
         raise RequestValidationError(errors) from exc
-
-
-def _register(engine: Engine, signup: SignupPayload) -> tuple[Partner, bool]:
-    with session_scope(engine) as session:
-        return register_signup(session, signup)
