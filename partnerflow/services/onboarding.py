@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, field_validator
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -89,7 +90,11 @@ async def record_attendance(
                 results.append(AttendanceResult(partner_id, "recorded", detail))
         return results
 
-    results = await asyncio.to_thread(write)
+    try:
+        results = await asyncio.to_thread(write)
+    except IntegrityError:
+        # The partner's workflow reserved the seat in the same instant: it exists now, mark it.
+        results = await asyncio.to_thread(write)
     recorded = [r.partner_id for r in results if r.status in ("recorded", "already_recorded")]
     await signal_partners(client, recorded, "webinar_attended", WebinarAttended(webinar_id, utcnow()))
     return results
