@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import pycountry
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -20,6 +21,16 @@ Optional200 = Annotated[str | None, StringConstraints(strip_whitespace=True, max
 
 def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
+
+
+def country_code(value: str | None) -> str | None:
+    """An ISO 3166-1 alpha-2 code, upper-cased; empty means none given."""
+    code = (value or "").strip().upper()
+    if not code:
+        return None
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. FR, DE, PL)")
+    return code
 
 
 def normalize_email(email: str) -> str:
@@ -42,5 +53,6 @@ class SignupPayload(BaseModel):
         StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.-]+$"),
     ] = "default"
     locale: Literal["en", "fr", "de", "pl"] = "en"
+    country: Annotated[str | None, AfterValidator(country_code)] = None
     source: Optional200 = None
     metadata: dict[str, str] = Field(default_factory=dict)

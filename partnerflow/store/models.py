@@ -18,6 +18,7 @@ from partnerflow.store.tables.engagement import Review as Review
 from partnerflow.store.tables.engagement import Tier as Tier
 from partnerflow.store.tables.migration import MigratedPartner as MigratedPartner
 from partnerflow.store.tables.migration import MigrationRun as MigrationRun
+from partnerflow.store.tables.programs import ProgramPage as ProgramPage
 from partnerflow.store.tables.recruitment import Campaign as Campaign
 from partnerflow.store.tables.recruitment import CampaignMember as CampaignMember
 from partnerflow.store.tables.recruitment import EmailSuppression as EmailSuppression
@@ -40,6 +41,7 @@ class Partner(SQLModel, table=True):
     website: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=50)
     locale: str = Field(default="en", max_length=8)
+    country: str | None = Field(default=None, max_length=2)  # ISO 3166-1 alpha-2, when given
     source: str | None = Field(default=None, max_length=200)
     stage: str = Field(default="applied", index=True, max_length=32)
     tier: str | None = Field(default=None, max_length=32)
