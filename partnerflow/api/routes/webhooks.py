@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import json
-import logging
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlalchemy import Engine
 
 from partnerflow.api.deps import EngineDep, SettingsDep, TemporalDep
 from partnerflow.api.errors import responses
 from partnerflow.api.schemas import SignupAccepted
-from partnerflow.domain.lifecycle import workflow_id_for
 from partnerflow.domain.signup import SignupPayload
 from partnerflow.rendering import signing
-from partnerflow.services.recruitment import on_partner_signup
-from partnerflow.services.temporal import lifecycle_input, start_lifecycle
-from partnerflow.store.db import session_scope
-from partnerflow.store.models import Partner
-from partnerflow.store.partners import register_signup
+from partnerflow.services import signups
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
@@ -63,18 +54,11 @@ async def partner_signup(
     except signing.SignatureError as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from exc
     signup = _parse(body)
-    partner, _created = await run_in_threadpool(_register, engine, signup)
-    workflow_id = workflow_id_for(partner.id)
-    # The row is committed first; a crash before the start is repaired by the sender's retry,
-    # which finds the row and starts the missing workflow (202 then, since it starts now).
-    started = await start_lifecycle(client, settings, lifecycle_input(settings, partner.id, partner.program))
-    # A recruited prospect: outreach stops, prospect.converted is published.
-    await on_partner_signup(engine, client, partner.program, partner.email, partner.id, settings.task_queue)
-    if started:
-        log.info("partner %s applied to %s; workflow %s started", partner.id, partner.program, workflow_id)
-    else:
+    result = await signups.apply(engine, client, settings, signup)
+    if not result.started:
         response.status_code = status.HTTP_200_OK
-    return SignupAccepted(partner_id=partner.id, workflow_id=workflow_id, status=partner.stage)
+    partner = result.partner
+    return SignupAccepted(partner_id=partner.id, workflow_id=result.workflow_id, status=partner.stage)
 
 
 def _parse(body: bytes) -> SignupPayload:
@@ -114,8 +98,3 @@ def _parse(body: bytes) -> SignupPayload:
             for error in exc.errors(include_url=False)
         ]
         raise RequestValidationError(errors) from exc
-
-
-def _register(engine: Engine, signup: SignupPayload) -> tuple[Partner, bool]:
-    with session_scope(engine) as session:
-        return register_signup(session, signup)
