@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from partnerflow import __version__
-from partnerflow.api import dashboard, portal
+from partnerflow.api import apply, dashboard, portal
 from partnerflow.api.routes import (
     events,
     health,
@@ -22,6 +22,7 @@ from partnerflow.api.routes import (
     outbox,
     partner_actions,
     partners,
+    program_page,
     programs,
     prospects,
     slack,
@@ -72,6 +73,7 @@ def create_app(
         partners,
         partner_actions,
         programs,
+        program_page,
         webinars,
         tracking,
         events,
@@ -79,6 +81,7 @@ def create_app(
         migrations,
         outbox,
         portal,
+        apply,
         slack,
         unsubscribe,
         health,
