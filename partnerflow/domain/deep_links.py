@@ -14,7 +14,11 @@ _NEVER = frozenset('<>"`\\')
 
 
 class DeepLinkError(ValueError):
-    """``to`` does not name a page on the landing site."""
+    """``to`` does not name a page on the landing site; ``kind``: ``empty``, ``off_site`` or ``invalid``."""
+
+    def __init__(self, message: str, kind: str = "invalid") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def landing_path(landing_url: str, target: str) -> str:
@@ -23,13 +27,13 @@ def landing_path(landing_url: str, target: str) -> str:
     host = landing.hostname or ""
     text = target.strip()
     if not text:
-        raise DeepLinkError("give a path on the landing site, e.g. /pricing")
+        raise DeepLinkError("give a path on the landing site, e.g. /pricing", "empty")
     if len(text) > MAX_TARGET:
         raise DeepLinkError(f"must be at most {MAX_TARGET} characters long")
     if any(char in _NEVER or char.isspace() or not char.isprintable() for char in text):
-        raise DeepLinkError("must not contain spaces, control characters or any of < > \" ` \\")
+        raise DeepLinkError('must not contain spaces, control characters or any of < > " ` \\')
     if text.startswith("//"):
-        raise DeepLinkError(f"must be a path on {host} (it starts with //, another site)")
+        raise DeepLinkError(f"must be a path on {host} (it starts with //, another site)", "off_site")
     if "://" not in text and text.split("/", 1)[0].lower() == host:
         text = f"{landing.scheme}://{text}"  # "shop.example/pricing": the host without its scheme
     try:
@@ -39,9 +43,9 @@ def landing_path(landing_url: str, target: str) -> str:
         raise DeepLinkError(f"is not a valid path or URL ({exc})") from None
     if parts.scheme or parts.netloc:
         if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-            raise DeepLinkError(f"must be a path on {host} or an http(s) URL on it")
+            raise DeepLinkError(f"must be a path on {host} or an http(s) URL on it", "off_site")
         if "@" in parts.netloc or (parts.hostname or "") != host or port != landing.port:
-            raise DeepLinkError(f"must stay on the landing site {host}, not {parts.netloc}")
+            raise DeepLinkError(f"must stay on the landing site {host}, not {parts.netloc}", "off_site")
     path = parts.path if parts.path.startswith("/") else f"/{parts.path}"
     return urlunsplit(("", "", path, parts.query, parts.fragment))
 
