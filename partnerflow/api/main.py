@@ -15,6 +15,7 @@ from temporalio.client import Client
 from partnerflow import __version__
 from partnerflow.api import apply, dashboard, portal
 from partnerflow.api.routes import (
+    audit,
     events,
     health,
     kpis,
@@ -78,6 +79,7 @@ def create_app(
         tracking,
         events,
         kpis,
+        audit,
         migrations,
         outbox,
         portal,
