@@ -71,7 +71,7 @@ async def save_page(
     response = RedirectResponse(here, status.HTTP_303_SEE_OTHER)
     try:
         body = ProgramPageIn(
-            locale=locale,  # type: ignore[arg-type]
+            locale=locale,
             description=description,
             commission_summary=commission_summary,
             terms_summary=terms_summary,
