@@ -63,6 +63,7 @@ async def post(service: Service, data: dict[str, Any], lang: str = "en") -> http
 async def test_page_shows_the_program_in_the_visitors_language(service: Service) -> None:
     page = await service.http.get("/apply/acme", headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"})
 
+    assert page.headers["x-frame-options"] == "DENY" and "accept-language" in page.headers["vary"].lower()
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
     html = page.text
     assert '<html lang="de"' in html and "Bewerbung für das Partnerprogramm Acme Shoes" in html

@@ -169,9 +169,9 @@ def test_dry_run_writes_nothing_and_matches_the_import(any_engine: Engine) -> No
 
 def test_partners_migrated_before_keep_their_code_in_the_new_table(engine: Engine) -> None:
     """Migration 0005 copies the one code each earlier migrated partner kept."""
+    partner = add_partner(engine, "old@example.com")  # with today's model, before the schema goes back
     command.downgrade(alembic_config(engine), "0004")
     run_sql = "INSERT INTO migration_runs (program, source, file_sha256, status, created_at) VALUES "
-    partner = add_partner(engine, "old@example.com")
     with engine.begin() as connection:
         connection.execute(text(run_sql + "('default', 'tapfiliate', 'abc', 'running', CURRENT_TIMESTAMP)"))
         connection.execute(text(MEMBER_SQL), {"pid": partner.id})

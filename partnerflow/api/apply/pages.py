@@ -40,6 +40,9 @@ HEADERS = {
     "Vary": "Accept-Language, Cookie",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
+    # Never inside another site's frame, where a visitor could be tricked into applying.
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
 }
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "pl": "Polski"}
 LANG = Query(None, description="the page's language: en, fr, de or pl (else Accept-Language)")

@@ -38,8 +38,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("partners", schema=None) as batch_op:
-        batch_op.drop_column("country")
+    # A plain DROP COLUMN (SQLite 3.35+): batch mode would copy `partners`, whose rows other
+    # tables reference, and the foreign keys refuse to drop the original.
+    op.drop_column("partners", "country")
     with op.batch_alter_table("program_pages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_program_pages_program"))
     op.drop_table("program_pages")
