@@ -8,6 +8,7 @@ import sys
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 import limits
@@ -35,6 +36,18 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "partnerflow"
     temporal_ui_url: str = "http://localhost:8233"
+    # --- Temporal cluster or Temporal Cloud: mTLS (client certificate) and/or API key ---
+    temporal_tls_cert: Path | None = None  # PEM client certificate (mTLS), with temporal_tls_key
+    temporal_tls_key: Path | None = None  # PEM private key of that certificate
+    temporal_tls_ca: Path | None = None  # PEM CA that signed the server's certificate (self-hosted)
+    temporal_tls_server_name: str | None = None  # name to verify the server certificate against
+    temporal_api_key: SecretStr | None = None  # Temporal Cloud API key (TLS is then on)
+
+    # --- Observability ---
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per line, with ids
+    log_level: str = "INFO"
+    # host:port where the worker serves Temporal SDK and partnerflow_* metrics (/metrics); empty: off
+    worker_metrics: str = ""
 
     webhook_secret: SecretStr | None = None
     webhook_tolerance_seconds: int = 300
@@ -117,6 +130,27 @@ class Settings(BaseSettings):
 
     def tracking_url(self, code: str) -> str:
         return f"{self.public_url.rstrip('/')}/r/{code}"
+
+    @property
+    def secret_values(self) -> list[str]:
+        """Every secret value this process knows, for the log redaction filter."""
+        values = [
+            secret.get_secret_value()
+            for secret in (
+                self.webhook_secret,
+                self.portal_secret,
+                self.sendgrid_api_key,
+                self.slack_bot_token,
+                self.slack_signing_secret,
+                self.temporal_api_key,
+            )
+            if secret is not None
+        ]
+        if self.manager_tokens is not None:
+            values += list(parse_manager_tokens(self.manager_tokens.get_secret_value()))
+        if self.webhook_secret is not None and self.portal_secret is None:
+            values.append(self.portal_signing_key)
+        return [value for value in values if value]
 
     @cached_property
     def manager_token_map(self) -> dict[str, str]:

@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from partnerflow.config import Settings
 from partnerflow.domain.delivery import INVALID_RECIPIENT, PermanentDeliveryError
 from partnerflow.domain.messages import DeliveryResult, EmailRequest, SlackRequest
+from partnerflow.observability import metrics
 from partnerflow.providers.email import (
     EmailAttachment,
     EmailBackend,
@@ -56,6 +57,7 @@ class MessagingActivities:
         if not request.essential:
             if partner.unsubscribed_at is not None:
                 log.info("%s not sent: partner %s unsubscribed", request.idempotency_key, partner.id)
+                metrics.count(metrics.NUDGES, template=request.template, outcome="suppressed")
                 return DeliveryResult(request.idempotency_key, "suppressed")
             token = make_unsubscribe_token(self.settings.portal_signing_key, partner.id)
             context["unsubscribe_url"] = f"{self.settings.public_url.rstrip('/')}/unsubscribe/{token}"
@@ -100,7 +102,16 @@ class MessagingActivities:
                 ) from exc
             return self.email_backend.send(email)
 
-        return self._deliver(draft, self.email_backend.name, send)
+        if request.essential:
+            return self._deliver(draft, self.email_backend.name, send)
+        try:  # a nudge: counted as such too
+            result = self._deliver(draft, self.email_backend.name, send)
+        except Exception:
+            metrics.count(metrics.NUDGES, template=request.template, outcome="failed")
+            raise
+        if result.status == "sent":
+            metrics.count(metrics.NUDGES, template=request.template, outcome="sent")
+        return result
 
     @activity.defn(name="notify_managers")
     def notify_managers(self, request: SlackRequest) -> DeliveryResult:
@@ -134,16 +145,21 @@ class MessagingActivities:
             if record.status == "sent":
                 log.info("message %s already sent; not sending again", key)
                 return DeliveryResult(key, "duplicate", record.provider_message_id)
+        labels = {"channel": draft.channel, "template": draft.template, "backend": backend}
         try:
             provider_id = send()
         except PermanentDeliveryError as exc:
+            metrics.count(metrics.MESSAGES_FAILED, **labels, permanent="true")
             self._note_failure(key, str(exc), permanent=True)
             raise ApplicationError(str(exc), type=exc.kind, non_retryable=True) from exc
         except Exception as exc:
+            metrics.count(metrics.MESSAGES_FAILED, **labels, permanent="false")
             self._note_failure(key, f"{type(exc).__name__}: {exc}", permanent=False)
             raise
         with session_scope(self.engine) as session:
             outbox.mark_sent(session, key, provider_id)
+        log.info("%s %s sent via %s (%s)", draft.channel, key, backend, draft.template)
+        metrics.count(metrics.MESSAGES_SENT, **labels)
         return DeliveryResult(key, "sent", provider_id)
 
     def _note_failure(self, key: str, error: str, permanent: bool) -> None:

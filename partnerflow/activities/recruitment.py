@@ -23,6 +23,7 @@ from partnerflow.domain.prospects import (
     make_outreach_token,
     outreach_key,
 )
+from partnerflow.observability import metrics
 from partnerflow.providers.email import OutboundEmail, message_tags, unsubscribe_headers
 from partnerflow.store import outbox
 from partnerflow.store import prospects as store
@@ -49,6 +50,11 @@ class RecruitmentActivities(MessagingActivities):
     @activity.defn(name="send_outreach")
     def send_outreach(self, request: OutreachSend) -> OutreachResult:
         """Send one step, unless the prospect signed up or the address is suppressed by now."""
+        result = self._send_outreach(request)
+        metrics.count(metrics.CAMPAIGN_OUTREACH, step=request.step, outcome=result.status)
+        return result
+
+    def _send_outreach(self, request: OutreachSend) -> OutreachResult:
         key = outreach_key(request.prospect_id, request.campaign_id, request.step)
         with session_scope(self.engine) as session:
             prospect = session.get(Prospect, request.prospect_id)
@@ -184,3 +190,4 @@ class RecruitmentActivities(MessagingActivities):
             if campaign is not None and campaign.status == "running":
                 campaign.status = "completed"
                 session.add(campaign)
+                metrics.count(metrics.RUNS_COMPLETED, kind="campaign")

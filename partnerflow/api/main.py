@@ -8,12 +8,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import Engine
 from temporalio.client import Client
 
 from partnerflow import __version__
-from partnerflow.api import apply, dashboard, portal
+from partnerflow.api import apply, dashboard, metrics, portal
+from partnerflow.api.request_ids import RequestIdMiddleware, bind_partner
 from partnerflow.api.routes import (
     audit,
     events,
@@ -34,6 +36,7 @@ from partnerflow.api.routes import (
     webinars,
 )
 from partnerflow.config import Settings, warn_insecure_public_url
+from partnerflow.observability import tracing
 from partnerflow.services.temporal import connect
 from partnerflow.store.db import make_engine
 
@@ -41,9 +44,16 @@ log = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings | None = None, engine: Engine | None = None, temporal: Client | None = None
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    temporal: Client | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
-    """The app; tests pass their own engine/client, production builds them from settings."""
+    """The app; tests pass their own engine/client, production builds them from settings.
+
+    With a ``tracer_provider`` (``observability.tracing.setup_tracing``), requests are traced and
+    the Temporal client this app connects carries the trace into the workflows it starts.
+    """
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -51,7 +61,9 @@ def create_app(
         warn_insecure_public_url(settings)
         app.state.engine = engine or make_engine(settings.effective_database_url)
         app.state.temporal = temporal
-        connector = None if temporal else asyncio.create_task(_keep_connecting(app, settings))
+        connector = (
+            None if temporal else asyncio.create_task(_keep_connecting(app, settings, tracer_provider))
+        )
         try:
             yield
         finally:
@@ -67,8 +79,12 @@ def create_app(
         version=__version__,
         summary="Partner program lifecycle automation on Temporal.",
         lifespan=lifespan,
+        dependencies=[Depends(bind_partner)],  # logs of /partners/{partner_id}/... carry the id
     )
     app.state.settings = settings
+    metrics.install(app, settings)
+    tracing.instrument_app(app, tracer_provider)
+    app.add_middleware(RequestIdMiddleware)  # outermost: the id covers the access log too
     for module in (
         webhooks,
         partners,
@@ -95,12 +111,12 @@ def create_app(
     return app
 
 
-async def _keep_connecting(app: FastAPI, settings: Settings) -> None:
+async def _keep_connecting(app: FastAPI, settings: Settings, provider: TracerProvider | None) -> None:
     """Connect to Temporal, retrying while it comes up; /healthz says 503 until then."""
     delay = 0.5
     while True:
         try:
-            app.state.temporal = await connect(settings)
+            app.state.temporal = await connect(settings, interceptors=tracing.temporal_interceptors(provider))
             log.info("connected to Temporal at %s", settings.temporal_address)
             return
         except Exception as exc:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -38,8 +40,24 @@ def _settings(data_dir: Path | None = None) -> Settings:
     return settings
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _exit_without_finalizing() -> None:
+    """Exit 0 after a clean stop, skipping interpreter finalization.
+
+    The Temporal SDK's native threads can outlive the event loop and abort the interpreter
+    while it finalizes ("PyGILState_Release ... finalizing", temporalio/sdk-python#300), turning
+    a clean SIGTERM into exit code 134. Everything is stopped and flushed by now.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _logging(settings: Settings) -> None:
+    """Text or JSON lines (PARTNERFLOW_LOG_FORMAT), with ids, secrets masked."""
+    from partnerflow.observability.logs import configure_logging
+
+    configure_logging(settings)
 
 
 @app.command()
@@ -55,19 +73,24 @@ def dev(
     """Run everything locally: Temporal dev server, worker and API, on embedded defaults."""
     from partnerflow.cli.dev import run_dev
 
-    _logging()
-    asyncio.run(run_dev(_settings(data_dir), api_port, temporal_port, ui_port, demo))
+    settings = _settings(data_dir)
+    _logging(settings)
+    asyncio.run(run_dev(settings, api_port, temporal_port, ui_port, demo))
+    _exit_without_finalizing()
 
 
 @app.command()
 def worker() -> None:
     """Run a worker against the configured Temporal address and database (production)."""
+    from partnerflow.observability import tracing
+    from partnerflow.observability.runtime import worker_runtime
     from partnerflow.services.temporal import connect
     from partnerflow.store.db import make_engine
     from partnerflow.worker import run_worker
 
-    _logging()
     settings = _settings()
+    _logging(settings)
+    provider = tracing.setup_tracing("partnerflow-worker")
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -75,12 +98,17 @@ def worker() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         engine = make_engine(settings.effective_database_url)
+        interceptors = tracing.temporal_interceptors(provider)
         try:
-            await run_worker(await connect(settings), settings, engine, stop)
+            client = await connect(settings, worker_runtime(settings), interceptors)
+            await run_worker(client, settings, engine, stop)
         finally:
             engine.dispose()
+            if provider:
+                provider.shutdown()  # flush the last spans
 
     asyncio.run(main())
+    _exit_without_finalizing()
 
 
 @app.command()
@@ -90,9 +118,13 @@ def api(
 ) -> None:
     """Run the HTTP API against the configured Temporal address and database (production)."""
     from partnerflow.api.main import create_app
+    from partnerflow.observability.tracing import setup_tracing
 
-    _logging()
-    uvicorn.run(create_app(_settings()), host=host, port=port, proxy_headers=True)
+    settings = _settings()
+    _logging(settings)
+    app = create_app(settings, tracer_provider=setup_tracing("partnerflow-api"))
+    # log_config=None: uvicorn's own and access logs go through our handler (format, ids, redaction).
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_config=None)
 
 
 @db_app.command("upgrade")

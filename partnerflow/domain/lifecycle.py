@@ -63,6 +63,7 @@ class DecisionInput:
     manager: str
     reason: str | None = None
     share_reason: bool = False
+    via: str = "manager"  # who decided: manager (API, dashboard), slack, rule (metrics label)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -23,6 +24,7 @@ from partnerflow.store.models import Partner
 from partnerflow.store.partners import register_signup
 
 log = logging.getLogger(__name__)
+OnRecorded = Callable[[Partner, bool], None]  # (partner, created): e.g. log context and metrics
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,18 @@ class SignupResult:
         return workflow_id_for(self.partner.id)
 
 
-async def apply(engine: Engine, client: Client, settings: Settings, signup: SignupPayload) -> SignupResult:
-    """Record the application and start the partner's lifecycle workflow, once."""
+async def apply(
+    engine: Engine,
+    client: Client,
+    settings: Settings,
+    signup: SignupPayload,
+    on_recorded: OnRecorded | None = None,
+) -> SignupResult:
+    """Record the application and start the partner's lifecycle workflow, once. ``on_recorded``
+    runs once the row is committed, before the workflow starts."""
     partner, created = await asyncio.to_thread(_register, engine, signup)
+    if on_recorded is not None:
+        on_recorded(partner, created)
     # The row is committed first; a crash before the start is repaired by a retry (the sender's,
     # or the applicant submitting again), which finds the row and starts the missing workflow.
     started = await start_lifecycle(client, settings, lifecycle_input(settings, partner.id, partner.program))

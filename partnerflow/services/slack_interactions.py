@@ -74,7 +74,7 @@ def interactive_backend(settings: Settings) -> SlackInteractiveBackend:
 async def approve(ctx: Interaction, partner_id: str) -> None:
     if not await allowed(ctx):
         return await ctx.say(REFUSAL)
-    if await _decide(ctx, partner_id, DecisionInput(Decision.APPROVE, ctx.user_name)):
+    if await _decide(ctx, partner_id, DecisionInput(Decision.APPROVE, ctx.user_name, via="slack")):
         await _mark_decided(ctx, outcome_line(True, ctx.user_id, utcnow()))
 
 
@@ -90,7 +90,7 @@ async def open_reject_modal(ctx: Interaction, partner_id: str, trigger_id: str) 
 
 
 async def reject(ctx: Interaction, partner_id: str, reason: str | None, share: bool) -> None:
-    decision = DecisionInput(Decision.REJECT, ctx.user_name, reason, share)
+    decision = DecisionInput(Decision.REJECT, ctx.user_name, reason, share, via="slack")
     if await _decide(ctx, partner_id, decision):
         await _mark_decided(ctx, outcome_line(False, ctx.user_id, utcnow(), reason, share))
 

@@ -2,22 +2,55 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client
+from collections.abc import Sequence
+
+from temporalio.client import Client, Interceptor
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.runtime import Runtime
+from temporalio.service import TLSConfig
 
 from partnerflow.config import Settings
 from partnerflow.domain.lifecycle import ApprovalTimings, LifecycleInput, LifecycleState, workflow_id_for
 from partnerflow.domain.onboarding import OnboardingTimings
 
 
-async def connect(settings: Settings) -> Client:
-    """Client with the pydantic converter (datetimes, timedeltas and models round-trip)."""
+async def connect(
+    settings: Settings, runtime: Runtime | None = None, interceptors: Sequence[Interceptor] = ()
+) -> Client:
+    """Client with the pydantic converter (datetimes, timedeltas and models round-trip).
+
+    ``runtime`` carries the worker's metrics (``observability.runtime``); ``interceptors`` the
+    tracing interceptor, which a worker built on this client uses too. mTLS and the API key come
+    from the settings (a Temporal cluster or Temporal Cloud).
+    """
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        tls=tls_config(settings),
+        api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
+        runtime=runtime,
+        interceptors=list(interceptors),
+    )
+
+
+def tls_config(settings: Settings) -> TLSConfig | None:
+    """mTLS from PEM files when a certificate or CA is configured; None leaves it to the SDK.
+
+    (With only an API key the SDK turns TLS on by itself, with the system's roots.)
+    """
+    cert, key, ca = settings.temporal_tls_cert, settings.temporal_tls_key, settings.temporal_tls_ca
+    if (cert is None) != (key is None):
+        raise ValueError("set PARTNERFLOW_TEMPORAL_TLS_CERT and PARTNERFLOW_TEMPORAL_TLS_KEY together")
+    if cert is None and ca is None:
+        return None
+    return TLSConfig(
+        client_cert=cert.read_bytes() if cert else None,
+        client_private_key=key.read_bytes() if key else None,
+        server_root_ca_cert=ca.read_bytes() if ca else None,
+        domain=settings.temporal_tls_server_name,
     )
 
 

@@ -120,6 +120,7 @@ class PartnerLifecycleWorkflow(WebinarChanges):
                     reason=input.reason,
                     share_reason=input.share_reason,
                     at=workflow.now(),
+                    via=input.via,
                 ),
                 start_to_close_timeout=STORE_TIMEOUT,
                 retry_policy=STORE_RETRY,

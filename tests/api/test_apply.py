@@ -114,6 +114,9 @@ async def test_applying_starts_the_workflow_once_per_email(service: Service) -> 
     assert webhook.json()["partner_id"] == partner.id and len(partners(service)) == 1
     detail = await _detail(service, partner.id)
     assert [h["event"] for h in detail["history"]].count("applied") == 1  # never a second workflow
+    metrics = (await service.http.get("/metrics")).text  # counted like the webhook's signups
+    assert 'partnerflow_signups_total{kind="new",program="acme"} 1.0' in metrics
+    assert 'partnerflow_signups_total{kind="repeat",program="acme"} 2.0' in metrics
     thanks = await service.http.get(first.headers["location"])
     assert (
         thanks.status_code == 200 and "Thank you for applying" in thanks.text and "Acme Shoes" in thanks.text

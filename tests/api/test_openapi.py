@@ -83,6 +83,7 @@ SPECIAL: dict[Operation, set[int]] = {
 # Errors that deliberately answer with another body than ErrorBody.
 OTHER_BODIES: dict[tuple[str, str, str], str] = {
     ("GET", "/healthz", "503"): "#/components/schemas/Health",  # the same body as the 200
+    ("GET", "/readyz", "503"): "#/components/schemas/Health",
 }
 
 

@@ -19,16 +19,19 @@ from sqlalchemy import Engine
 from partnerflow.api.apply import fields, guard
 from partnerflow.api.deps import EngineDep, SettingsDep
 from partnerflow.api.errors import responses
+from partnerflow.api.metrics import record_signup
 from partnerflow.api.portal.access import as_pages
 from partnerflow.api.ratelimit import too_many
 from partnerflow.config import Settings
+from partnerflow.domain.lifecycle import workflow_id_for
 from partnerflow.domain.locales import locale_for
 from partnerflow.domain.stages import LOCALES
+from partnerflow.observability import context as log_context
 from partnerflow.rendering.countries import country_options
 from partnerflow.rendering.templates import Renderer
 from partnerflow.services import signups
 from partnerflow.store.db import session_scope
-from partnerflow.store.models import Program, ProgramPage
+from partnerflow.store.models import Partner, Program, ProgramPage
 from partnerflow.store.program_pages import page_for
 
 log = logging.getLogger(__name__)
@@ -117,7 +120,7 @@ async def apply(
     try:
         if client is None:
             raise ConnectionError("Temporal is not reachable yet")
-        await signups.apply(engine, client, settings, signup)
+        await signups.apply(engine, client, settings, signup, on_recorded=_observe(request))
     except Exception:
         log.exception("application to %s could not start its workflow", program)
         return form_page(request, settings, found, locale, values, {}, "unavailable", 503)
@@ -136,6 +139,16 @@ async def thanks_page(program: str, request: Request, engine: EngineDep, lang: s
     if found is None:
         return notice("unknown", locale, status.HTTP_404_NOT_FOUND)
     return notice("thanks", locale, program_name=found[0].name, back_url=None)
+
+
+def _observe(request: Request) -> signups.OnRecorded:
+    """Once the application is recorded: the partner's ids on later log lines, the signup counted."""
+
+    def recorded(partner: Partner, created: bool) -> None:
+        log_context.bind(partner_id=partner.id, workflow_id=workflow_id_for(partner.id))
+        record_signup(request, partner.program, created)
+
+    return recorded
 
 
 def visitor_locale(request: Request, lang: str | None) -> str:

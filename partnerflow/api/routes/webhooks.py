@@ -10,10 +10,14 @@ from pydantic import ValidationError
 
 from partnerflow.api.deps import EngineDep, SettingsDep, TemporalDep
 from partnerflow.api.errors import responses
+from partnerflow.api.metrics import record_signup
 from partnerflow.api.schemas import SignupAccepted
+from partnerflow.domain.lifecycle import workflow_id_for
 from partnerflow.domain.signup import SignupPayload
+from partnerflow.observability import context
 from partnerflow.rendering import signing
 from partnerflow.services import signups
+from partnerflow.store.models import Partner
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -54,11 +58,21 @@ async def partner_signup(
     except signing.SignatureError as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from exc
     signup = _parse(body)
-    result = await signups.apply(engine, client, settings, signup)
+    result = await signups.apply(engine, client, settings, signup, on_recorded=_observe(request))
     if not result.started:
         response.status_code = status.HTTP_200_OK
     partner = result.partner
     return SignupAccepted(partner_id=partner.id, workflow_id=result.workflow_id, status=partner.stage)
+
+
+def _observe(request: Request) -> signups.OnRecorded:
+    """Once the row is committed: the partner's ids on every log line after, and the signup counted."""
+
+    def recorded(partner: Partner, created: bool) -> None:
+        context.bind(partner_id=partner.id, workflow_id=workflow_id_for(partner.id))
+        record_signup(request, partner.program, created)
+
+    return recorded
 
 
 def _parse(body: bytes) -> SignupPayload:
