@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+import limits
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -72,6 +73,8 @@ class Settings(BaseSettings):
     approval_escalation: timedelta = timedelta(days=5)
 
     default_landing_url: str = "https://example.com/"
+    # Posts of the hosted application form (/apply/<program>) per client IP, per API process.
+    apply_rate_limit: str = "5/minute;30/hour"
     terms_reminders: list[timedelta] = [timedelta(days=2), timedelta(days=5)]
     terms_escalation: timedelta = timedelta(days=14)
     webinar_reminders: list[timedelta] = [timedelta(hours=24), timedelta(hours=1)]
@@ -92,6 +95,15 @@ class Settings(BaseSettings):
             annotation = str(cls.model_fields[field_name].annotation) if field_name else ""
             if "timedelta" in annotation and "list" not in annotation:
                 return int(value)
+        return value
+
+    @field_validator("apply_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            limits.parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"expected limits like '5/minute;30/hour', got {value!r}") from exc
         return value
 
     @property

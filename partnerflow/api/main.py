@@ -14,10 +14,11 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from partnerflow import __version__
-from partnerflow.api import dashboard, metrics, portal
+from partnerflow.api import apply, dashboard, metrics, portal
 from partnerflow.api.request_ids import RequestIdMiddleware, bind_partner
 from partnerflow.api.routes import (
     approvals,
+    audit,
     events,
     health,
     kpis,
@@ -25,6 +26,7 @@ from partnerflow.api.routes import (
     outbox,
     partner_actions,
     partners,
+    program_page,
     programs,
     prospects,
     slack,
@@ -89,13 +91,16 @@ def create_app(
         partners,
         partner_actions,
         programs,
+        program_page,
         webinars,
         tracking,
         events,
         kpis,
+        audit,
         migrations,
         outbox,
         portal,
+        apply,
         slack,
         unsubscribe,
         health,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -25,6 +26,7 @@ from partnerflow.config import Settings
 from partnerflow.domain.lifecycle import HistoryEntry, LifecycleState, PartnerStatus, workflow_id_for
 from partnerflow.domain.signup import SignupPayload
 from partnerflow.domain.stages import Stage
+from partnerflow.services.recruitment import on_partner_signup
 from partnerflow.services.temporal import lifecycle_input, start_lifecycle
 from partnerflow.store import approvals
 from partnerflow.store.db import session_scope
@@ -33,6 +35,7 @@ from partnerflow.store.partners import register_signup
 from partnerflow.workflows.lifecycle import HISTORY_KEPT
 
 log = logging.getLogger(__name__)
+OnRecorded = Callable[[Partner, bool], None]  # (partner, created): e.g. log context and metrics
 
 
 class SignupKind(StrEnum):
@@ -49,6 +52,10 @@ class SignupOutcome:
     kind: SignupKind
     started: bool = False  # a workflow (run) started now: 202
     reapply_after: datetime | None = None
+
+    @property
+    def workflow_id(self) -> str:
+        return workflow_id_for(self.partner.id)
 
     @property
     def status(self) -> str:
@@ -93,6 +100,31 @@ async def accept_signup(
     started = await _start_reapplication(client, settings, partner, attempt, found.past)
     log.info("partner %s reapplied to %s (application %d)", partner.id, partner.program, attempt)
     return SignupOutcome(partner, SignupKind.REAPPLIED, started)
+
+
+async def apply(
+    engine: Engine,
+    client: Client,
+    settings: Settings,
+    signup: SignupPayload,
+    on_recorded: OnRecorded | None = None,
+) -> SignupOutcome:
+    """The whole application, for the signup webhook and the hosted page alike.
+
+    ``accept_signup``, then ``on_recorded(partner, created)`` (log context, metrics), then a
+    recruited prospect's outreach stops (``prospect.converted``); a banned email changes nothing.
+    """
+    outcome = await accept_signup(engine, client, settings, signup)
+    if on_recorded is not None:
+        on_recorded(outcome.partner, outcome.kind in (SignupKind.NEW, SignupKind.REAPPLIED))
+    if outcome.kind != SignupKind.BANNED:
+        partner = outcome.partner
+        await on_partner_signup(
+            engine, client, partner.program, partner.email, partner.id, settings.task_queue
+        )
+    if outcome.started:
+        log.info("partner %s applied to %s (%s)", outcome.partner.id, outcome.partner.program, signup.source)
+    return outcome
 
 
 def _find(engine: Engine, signup: SignupPayload) -> _Found:

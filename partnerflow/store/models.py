@@ -19,6 +19,7 @@ from partnerflow.store.tables.engagement import Review as Review
 from partnerflow.store.tables.engagement import Tier as Tier
 from partnerflow.store.tables.migration import MigratedPartner as MigratedPartner
 from partnerflow.store.tables.migration import MigrationRun as MigrationRun
+from partnerflow.store.tables.programs import ProgramPage as ProgramPage
 from partnerflow.store.tables.recruitment import Campaign as Campaign
 from partnerflow.store.tables.recruitment import CampaignMember as CampaignMember
 from partnerflow.store.tables.recruitment import EmailSuppression as EmailSuppression

@@ -28,6 +28,12 @@ HTML_ERROR_PAGES: set[Operation] = {
     ("POST", "/portal/{token}/terms/accept"),
     ("GET", "/portal/{token}/webinar.ics"),
     ("POST", "/portal/resend"),
+    ("GET", "/portal/{token}/account"),
+    ("POST", "/portal/{token}/preferences"),
+    # The hosted application page answers visitors in their language.
+    ("GET", "/apply/{program}"),
+    ("POST", "/apply/{program}"),
+    ("GET", "/apply/{program}/thanks"),
 }
 
 # What a dependency answers before the route runs.
@@ -68,6 +74,11 @@ SPECIAL: dict[Operation, set[int]] = {
     ("POST", "/unsubscribe/{token}"): {404},  # the partner is gone
     ("POST", "/outreach/unsubscribe/{token}"): {404},  # the prospect is gone
     ("GET", "/healthz"): {503},
+    ("GET", "/r/{code}"): {400},  # `to` off the landing site
+    ("GET", "/apply/{program}"): {404},  # the page needs a program set up
+    ("GET", "/apply/{program}/thanks"): {404},
+    ("POST", "/apply/{program}"): {400, 404, 429, 503},  # form token; rate limit; Temporal unreachable
+    ("GET", "/programs/{program}/audit.csv"): {404},  # a program nobody named
 }
 # Errors that deliberately answer with another body than ErrorBody.
 OTHER_BODIES: dict[tuple[str, str, str], str] = {

@@ -48,6 +48,56 @@ QUIET = BUSY | {
     "webinar": None,
 }
 ACCEPTED = BUSY | {"accepted": {"version": 2, "date": "2025-04-01"}, "outdated_version": None}
+# Between them, these two show every text of the self-serve page.
+ACCOUNT: dict[str, Any] = {
+    "partner_name": "Ada Lovelace",
+    "base_url": "/portal/TOKEN",
+    "saved": True,
+    "period": {"start": "2025-04-01", "review": "2025-06-30"},
+    "currency": "EUR",
+    "kpis": [
+        {"key": key, "value": "12", "direction": direction, "change": "5.0"}
+        for key, direction in (
+            ("clicks", "up"),
+            ("conversions", "down"),
+            ("revenue", "same"),
+            ("commission", None),
+            ("epc", None),
+        )
+    ],
+    "money": {"revenue", "commission", "epc"},
+    "tier": {
+        "name": "bronze",
+        "rate": "10.0",
+        "next": {"name": "silver", "rate": "15.0"},
+        "revenue": {"now": "150.00", "needed": "5,000.00", "percent": 3},
+        "conversions": {"now": "1", "needed": "50", "percent": 2},
+    },
+    "links": {
+        "tracking_url": "http://partnerflow.test/r/abc",
+        "host": "shop.example",
+        "to": "https://evil.example/",
+        "built": {
+            "tracking": "http://partnerflow.test/r/abc?to=/x",
+            "direct": "https://shop.example/x?ref=abc",
+        },
+        "error": "off_site",
+    },
+    "webinars": [
+        {"title": "Kick-off", "when": "Thu", "status": s}
+        for s in ("attended", "missed", "upcoming", "cancelled")
+    ],
+    "resources": [{"title": "Brand kit", "kind": "logo", "href": "https://cdn.example/kit.zip"}],
+    "subscribed": True,
+}
+ACCOUNT_QUIET = ACCOUNT | {
+    "saved": False,
+    "tier": {"name": "gold", "rate": "20.0", "next": None, "revenue": None, "conversions": None},
+    "links": {"tracking_url": None, "host": "shop.example", "to": "", "built": None, "error": None},
+    "webinars": [],
+    "resources": [],
+    "subscribed": False,
+}
 NOTICE_CONTEXT: dict[str, Any] = {"resend_token": "TOKEN", "back_url": "/portal/TOKEN", "version": 3}
 
 
@@ -62,6 +112,9 @@ def render_all(renderer: Renderer, locale: str) -> dict[str, str]:
     pages = {
         f"page/{name}": renderer.page("portal/page", locale, context)
         for name, context in (("busy", BUSY), ("quiet", QUIET), ("accepted", ACCEPTED))
+    } | {
+        f"account/{name}": renderer.page("portal/account", locale, context)
+        for name, context in (("busy", ACCOUNT), ("quiet", ACCOUNT_QUIET))
     }
     return pages | {kind: renderer.page(f"portal/{kind}", locale, NOTICE_CONTEXT) for kind in NOTICES}
 
@@ -73,7 +126,8 @@ def _status(page: str) -> str:
 
 def test_every_portal_template_exists_in_every_locale() -> None:
     english = sorted(path.name for path in (PORTAL / DEFAULT_LOCALE).glob("*.html"))
-    assert english == sorted(["page.html", "_message.html", *(f"{kind}.html" for kind in NOTICES)])
+    expected = ["page.html", "account.html", "_message.html", *(f"{kind}.html" for kind in NOTICES)]
+    assert english == sorted(expected)
     for locale in LOCALES:
         assert sorted(path.name for path in (PORTAL / locale).glob("*.html")) == english, locale
 
@@ -104,6 +158,9 @@ def test_each_locale_writes_every_text_of_the_layout(renderer: Renderer, locale:
     assert {"skip", "heading", "message", "resend", "back"} <= message and "title" not in message
 
     assert page - _filled_blocks(renderer, f"portal/{locale}/page.html") == set()
+    account = _text_blocks(renderer, "portal/_base.html", "portal/_account.html")
+    assert {"kpi_label", "webinar_status", "link_error", "nudges_off"} <= account
+    assert account - _filled_blocks(renderer, f"portal/{locale}/account.html") == set()
     for kind in NOTICES:
         filled = _filled_blocks(renderer, f"portal/{locale}/{kind}.html", f"portal/{locale}/_message.html")
         assert message - filled == set(), kind

@@ -7,10 +7,10 @@ data. Pages are server-rendered HTML that work without JavaScript, one template 
 
 from fastapi import APIRouter
 
-from partnerflow.api.portal import pages, resend, terms
+from partnerflow.api.portal import account, pages, resend, terms
 
 router = APIRouter(prefix="/portal", tags=["portal"])
-for _routes in (pages.router, terms.router, resend.router):
+for _routes in (pages.router, account.router, terms.router, resend.router):
     router.include_router(_routes)
 
 __all__ = ["router"]

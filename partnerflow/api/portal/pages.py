@@ -47,7 +47,7 @@ async def portal_page(token: str, request: Request, settings: SettingsDep, engin
     """The partner's portal page (HTML): checklist, terms, tracking link, webinar, resources."""
     try:
         partner = await partner_for(request, settings, engine, token)
-        live = await _live_status(request.app.state.temporal, partner)
+        live = await live_or_stored(request.app.state.temporal, partner)
         if live.stage == Stage.REJECTED:
             raise Denied(notice(request, partner, 403, "rejected"))
     except Denied as denied:
@@ -81,7 +81,7 @@ async def webinar_calendar(
     return Response(ics, media_type="text/calendar; charset=utf-8", headers=headers)
 
 
-async def _live_status(client: Client | None, partner: Partner) -> PartnerStatus:
+async def live_or_stored(client: Client | None, partner: Partner) -> PartnerStatus:
     """Stage and checklist from the workflow; the stored stage, nothing ticked, if it can't answer."""
     stored = PartnerStatus(partner.id, Stage(partner.stage), empty_checklist(), partner.tier, [])
     return await live_status(client, partner.id, stored, _QUERY_TIMEOUT, tolerate_errors=True)

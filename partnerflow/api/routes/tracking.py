@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from partnerflow.api.deps import EngineDep, SettingsDep
 from partnerflow.api.errors import responses
+from partnerflow.domain.deep_links import MAX_TARGET, DeepLinkError, landing_link, landing_path
 from partnerflow.store import onboarding as store
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import utcnow
@@ -24,19 +25,32 @@ from partnerflow.store.models import utcnow
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["tracking"])
 CODE = Query(max_length=200, description="a partner's code, current or from the old platform")
+TO = Query(
+    max_length=MAX_TARGET,
+    description="a page of the landing site: a path (/pricing) or a URL on the landing host",
+)
 
 
 @router.get(
     "/r/{code}",
     status_code=status.HTTP_302_FOUND,
     response_class=RedirectResponse,
-    responses=responses(422, not_found="unknown tracking code"),
+    responses=responses(
+        bad_request="`to` is not a page of the program's landing site (never another site)",
+        not_found="unknown tracking code",
+        unprocessable_entity="`to` longer than 1,000 characters",
+    ),
 )
 async def follow_tracking_link(
-    code: str, engine: EngineDep, settings: SettingsDep, background: BackgroundTasks
+    code: str,
+    engine: EngineDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+    to: Annotated[str | None, TO] = None,
 ) -> RedirectResponse:
-    """302 to the program's landing page; the click is stored after the response is sent."""
-    return await _follow(code, engine, settings.default_landing_url, background)
+    """302 to the program's landing page (or ``to``, a page on its host); the click is stored
+    after the response is sent."""
+    return await _follow(code, engine, settings.default_landing_url, background, to)
 
 
 @router.get(
@@ -62,7 +76,7 @@ async def follow_old_link(
 
 
 async def _follow(
-    code: str, engine: Engine, default_landing_url: str, background: BackgroundTasks
+    code: str, engine: Engine, default_landing_url: str, background: BackgroundTasks, to: str | None = None
 ) -> RedirectResponse:
     found = await run_in_threadpool(_landing_for, engine, default_landing_url, code)
     if found is None:
@@ -71,9 +85,15 @@ async def _follow(
             f"unknown tracking code {code!r}: it is no partner's tracking link or migrated referral code",
         )
     landing, partner_code = found
+    if to is not None:
+        try:
+            target = landing_link(landing, landing_path(landing, to), partner_code)
+        except DeepLinkError as exc:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, f"to: {exc}") from exc
+    else:
+        target = f"{landing}{'&' if '?' in landing else '?'}ref={partner_code}"
     background.add_task(_count_click, engine, code, f"click-{uuid.uuid4().hex}")
-    separator = "&" if "?" in landing else "?"
-    return RedirectResponse(f"{landing}{separator}ref={partner_code}", status_code=status.HTTP_302_FOUND)
+    return RedirectResponse(target, status_code=status.HTTP_302_FOUND)
 
 
 def _landing_for(engine: Engine, default_landing_url: str, code: str) -> tuple[str, str] | None:

@@ -14,7 +14,7 @@ from partnerflow.api.deps import EngineDep, SettingsDep
 from partnerflow.api.errors import responses
 from partnerflow.rendering.tokens import PortalTokenInvalid, read_unsubscribe_token
 from partnerflow.store.db import session_scope
-from partnerflow.store.models import Partner, utcnow
+from partnerflow.store.partners import set_nudges
 
 router = APIRouter(prefix="/unsubscribe", tags=["portal"])
 _BAD_LINK = "not a valid unsubscribe link"
@@ -67,9 +67,5 @@ def _partner_id(secret: str, token: str) -> str:
 
 def _mark(engine: Engine, partner_id: str) -> None:
     with session_scope(engine) as session:
-        partner = session.get(Partner, partner_id)
-        if partner is None:
+        if set_nudges(session, partner_id, subscribed=False) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "partner not found")
-        if partner.unsubscribed_at is None:
-            partner.unsubscribed_at = utcnow()
-            session.add(partner)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
@@ -17,10 +16,9 @@ from partnerflow.domain.lifecycle import workflow_id_for
 from partnerflow.domain.signup import SignupPayload
 from partnerflow.observability import context
 from partnerflow.rendering import signing
-from partnerflow.services.recruitment import on_partner_signup
-from partnerflow.services.signups import SignupKind, accept_signup
+from partnerflow.services import signups
+from partnerflow.store.models import Partner
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
@@ -66,25 +64,25 @@ async def partner_signup(
     except signing.SignatureError as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from exc
     signup = _parse(body)
-    outcome = await accept_signup(engine, client, settings, signup)
-    partner, workflow_id = outcome.partner, workflow_id_for(outcome.partner.id)
-    context.bind(partner_id=partner.id, workflow_id=workflow_id)
-    record_signup(request, partner.program, outcome.kind in (SignupKind.NEW, SignupKind.REAPPLIED))
-    if outcome.kind != SignupKind.BANNED:
-        # A recruited prospect: outreach stops, prospect.converted is published.
-        await on_partner_signup(
-            engine, client, partner.program, partner.email, partner.id, settings.task_queue
-        )
-    if outcome.started:
-        log.info("partner %s applied to %s; workflow %s started", partner.id, partner.program, workflow_id)
-    else:
+    outcome = await signups.apply(engine, client, settings, signup, on_recorded=_observe(request))
+    if not outcome.started:
         response.status_code = status.HTTP_200_OK
     return SignupAccepted(
-        partner_id=partner.id,
-        workflow_id=workflow_id,
+        partner_id=outcome.partner.id,
+        workflow_id=outcome.workflow_id,
         status=outcome.status,
         reapply_after=outcome.reapply_after,
     )
+
+
+def _observe(request: Request) -> signups.OnRecorded:
+    """Once the row is committed: the partner's ids on every log line after, and the signup counted."""
+
+    def recorded(partner: Partner, created: bool) -> None:
+        context.bind(partner_id=partner.id, workflow_id=workflow_id_for(partner.id))
+        record_signup(request, partner.program, created)
+
+    return recorded
 
 
 def _parse(body: bytes) -> SignupPayload:
