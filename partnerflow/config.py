@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "partnerflow"
     temporal_ui_url: str = "http://localhost:8233"
+    # The longest the API waits for Temporal in one call (start, signal, query, update): past it a
+    # decision answers 202 "accepted, applying" (or 503 when Temporal itself does not answer).
+    temporal_wait: timedelta = timedelta(seconds=10)
 
     webhook_secret: SecretStr | None = None
     webhook_tolerance_seconds: int = 300

@@ -8,12 +8,15 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
-from temporalio.client import Client
+from temporalio.client import Client, RPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
 
 from partnerflow import __version__
 from partnerflow.api import dashboard
+from partnerflow.api.deps import RETRY_AFTER_SECONDS
 from partnerflow.api.routes import (
     events,
     health,
@@ -33,7 +36,7 @@ from partnerflow.api.routes import (
     webinars,
 )
 from partnerflow.config import Settings, warn_insecure_public_url
-from partnerflow.services.temporal import connect
+from partnerflow.services.temporal import TemporalUnavailable, bounded, connect
 from partnerflow.store.db import make_engine
 
 log = logging.getLogger(__name__)
@@ -49,7 +52,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         warn_insecure_public_url(settings)
         app.state.engine = engine or make_engine(settings.effective_database_url)
-        app.state.temporal = temporal
+        app.state.temporal = bounded(temporal, settings.temporal_wait) if temporal else None
         connector = None if temporal else asyncio.create_task(_keep_connecting(app, settings))
         try:
             yield
@@ -88,7 +91,35 @@ def create_app(
         app.include_router(module.router)
     for router in (*webhook_subscriptions.routers, *prospects.routers):
         app.include_router(router)
+    for error in (RPCError, RPCTimeoutOrCancelledError, TemporalUnavailable):
+        app.add_exception_handler(error, _temporal_trouble)
     return app
+
+
+# Codes with which Temporal says "not now": the caller may retry the same request later.
+TRANSIENT_RPC = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.ABORTED,
+    RPCStatusCode.CANCELLED,
+}
+
+
+async def _temporal_trouble(request: Request, exc: Exception) -> JSONResponse:
+    """Temporal unreachable, restarting or too slow → 503 with Retry-After, never a 500 or a hang."""
+    if isinstance(exc, RPCError) and exc.status not in TRANSIENT_RPC:
+        log.error("Temporal refused %s %s: %s (%s)", request.method, request.url.path, exc, exc.status)
+        return JSONResponse({"detail": f"Temporal answered {exc.status.name}: {exc}"}, status_code=502)
+    log.warning("Temporal did not answer %s %s: %s", request.method, request.url.path, exc)
+    detail = (
+        "Temporal did not confirm in time; the request may still be applied, check before repeating it"
+        if isinstance(exc, RPCTimeoutOrCancelledError)
+        else f"Temporal is not reachable right now ({exc}); retry shortly"
+    )
+    return JSONResponse(
+        {"detail": detail}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
 
 
 async def _keep_connecting(app: FastAPI, settings: Settings) -> None:

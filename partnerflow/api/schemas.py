@@ -57,6 +57,16 @@ class DecisionResponse(BaseModel):
     stage: str
 
 
+class DecisionPendingResponse(BaseModel):
+    """202: Temporal holds the decision; the workflow applies it when a worker runs it."""
+
+    partner_id: str
+    status: str = "accepted, applying"
+    # True: the workflow accepted (recorded) it; False: Temporal holds it for the workflow, which
+    # has not run since (no worker). GET /partners/{id} shows the stage once it is applied.
+    accepted: bool
+
+
 class OutboxItem(BaseModel):
     channel: str
     to: str

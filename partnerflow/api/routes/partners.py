@@ -6,13 +6,15 @@ import logging
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from partnerflow.api.deps import EngineDep, ManagerDep, TemporalDep
+from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
 from partnerflow.api.schemas import (
     ChecklistBody,
     DecisionBody,
+    DecisionPendingResponse,
     DecisionResponse,
     PartnerDetail,
     PartnerList,
@@ -21,7 +23,7 @@ from partnerflow.api.schemas import (
 from partnerflow.domain.lifecycle import DecisionInput, PartnerStatus, workflow_id_for
 from partnerflow.domain.onboarding import ChecklistUpdate
 from partnerflow.domain.stages import Decision, Stage, empty_checklist
-from partnerflow.services.decisions import AlreadyDecided, DecisionRefused, send_decision
+from partnerflow.services.decisions import AlreadyDecided, DecisionPending, DecisionRefused, send_decision
 from partnerflow.services.partners import UpdateRefused, WorkflowEnded, live_status, update_partner
 from partnerflow.store import partners as partner_store
 from partnerflow.store.db import session_scope
@@ -64,12 +66,28 @@ async def get_partner(
 @router.post(
     "/{partner_id}/decision",
     response_model=DecisionResponse,
-    responses={404: {"description": "unknown partner"}, 409: {"description": "already decided"}},
+    responses={
+        202: {
+            "model": DecisionPendingResponse,
+            "description": "Temporal holds it; the workflow is applying it",
+        },
+        404: {"description": "unknown partner"},
+        409: {"description": "already decided"},
+        503: {"description": "Temporal did not answer in time (see Retry-After)"},
+    },
 )
 async def decide(
-    partner_id: str, body: DecisionBody, engine: EngineDep, client: TemporalDep, manager: ManagerDep
-) -> DecisionResponse:
-    """Approve or reject an application; answers once the workflow has taken the decision."""
+    partner_id: str,
+    body: DecisionBody,
+    engine: EngineDep,
+    client: TemporalDep,
+    manager: ManagerDep,
+    settings: SettingsDep,
+) -> DecisionResponse | JSONResponse:
+    """Approve or reject an application; answers once the workflow has taken the decision.
+
+    Within PARTNERFLOW_TEMPORAL_WAIT: past it, 202 while the workflow is still applying it.
+    """
     partner = await run_in_threadpool(_load, engine, partner_id)
     decision = DecisionInput(
         decision=Decision(body.decision),
@@ -78,7 +96,10 @@ async def decide(
         share_reason=body.share_reason,
     )
     try:
-        result = await send_decision(client, partner.id, decision)
+        result = await send_decision(client, partner.id, decision, settings.temporal_wait)
+    except DecisionPending as exc:
+        pending = DecisionPendingResponse(partner_id=partner.id, status=str(exc), accepted=exc.accepted)
+        return JSONResponse(pending.model_dump(), status_code=status.HTTP_202_ACCEPTED)
     except AlreadyDecided as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     except DecisionRefused as exc:
