@@ -58,6 +58,16 @@ class Settings(BaseSettings):
     slack_allowed_users: str = ""
     # --- end Slack interactivity ---
 
+    # --- Rate limits (api/rate_limits.py): `limits` notation, "" switches one off ---
+    rate_limit_storage: str = "memory://"  # memory:// (per process), database, redis://host:6379, ...
+    rate_limit_login_ip: str = "20 per 15 minutes"  # dashboard sign-in attempts per IP
+    rate_limit_login_account: str = "10 per 15 minutes"  # sign-ins per manager (valid token)
+    rate_limit_portal: str = "60 per minute"  # portal requests per IP (token guessing)
+    rate_limit_redirect: str = "120 per minute"  # counted clicks on /r/<code> per IP
+    rate_limit_unsubscribe: str = "20 per minute"  # unsubscribe pages and posts per IP
+    rate_limit_apply: str = "10 per hour"  # hosted application form posts per IP
+    # --- end rate limits ---
+
     approval_reminder: timedelta = timedelta(days=2)
     approval_escalation: timedelta = timedelta(days=5)
 
@@ -82,6 +92,28 @@ class Settings(BaseSettings):
             annotation = str(cls.model_fields[field_name].annotation) if field_name else ""
             if "timedelta" in annotation and "list" not in annotation:
                 return int(value)
+        return value
+
+    @field_validator(
+        "rate_limit_login_ip",
+        "rate_limit_login_account",
+        "rate_limit_portal",
+        "rate_limit_redirect",
+        "rate_limit_unsubscribe",
+        "rate_limit_apply",
+    )
+    @classmethod
+    def _limit_notation(cls, value: str) -> str:
+        """Refuse at start-up what ``limits`` cannot read (e.g. ``10 per fortnight``)."""
+        if value.strip():
+            from limits import parse
+
+            try:
+                parse(value)
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is not a rate limit like '20 per 15 minutes' or '10/minute'"
+                ) from None
         return value
 
     @property

@@ -7,8 +7,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from temporalio.client import Client, RPCTimeoutOrCancelledError
@@ -17,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from partnerflow import __version__
 from partnerflow.api import dashboard
 from partnerflow.api.deps import RETRY_AFTER_SECONDS
+from partnerflow.api.rate_limits import rate_limit
 from partnerflow.api.routes import (
     events,
     health,
@@ -40,6 +42,19 @@ from partnerflow.services.temporal import TemporalUnavailable, bounded, connect
 from partnerflow.store.db import make_engine
 
 log = logging.getLogger(__name__)
+
+
+# Per-IP limits on whole routers anyone can reach (a token guesser is throttled long before a guess
+# could matter; a partner never notices). Sign-in and /r/ limit inside their routes.
+_LIMITS = [
+    (portal.router, [Depends(rate_limit("portal", "portal requests"))]),
+    (unsubscribe.router, [Depends(rate_limit("unsubscribe", "unsubscribe requests"))]),
+    (prospects.outreach_router, [Depends(rate_limit("unsubscribe", "unsubscribe requests"))]),
+]
+
+
+def _limits(router: APIRouter) -> list[Any]:
+    return next((limits for limited, limits in _LIMITS if limited is router), [])
 
 
 def create_app(
@@ -88,9 +103,9 @@ def create_app(
         health,
         dashboard,
     ):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=_limits(module.router))
     for router in (*webhook_subscriptions.routers, *prospects.routers):
-        app.include_router(router)
+        app.include_router(router, dependencies=_limits(router))
     for error in (RPCError, RPCTimeoutOrCancelledError, TemporalUnavailable):
         app.add_exception_handler(error, _temporal_trouble)
     return app
