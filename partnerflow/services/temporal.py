@@ -84,6 +84,8 @@ class _Bounded(OutboundInterceptor):
 
 def bounded(client: Client, wait: timedelta) -> Client:
     """The same connection, with every call bounded by ``wait`` (no-op if it already is)."""
+    if not isinstance(client, Client):  # a stand-in (tests)
+        return client
     config = client.config()
     if any(isinstance(i, BoundedCalls) for i in config["interceptors"]):
         return client
