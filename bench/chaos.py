@@ -184,7 +184,12 @@ def bounced(stack: Stack, first: int) -> dict[str, Any]:
         failed = db.execute(
             text("SELECT count(*) FROM outbox WHERE status = 'failed' AND recipient = ANY(:e)"), {"e": emails}
         ).scalar_one()
-    alerts = [m for m in stack.slack.messages if "delivery" in str(m.params.get("text", "")).lower()]
+    alerts = [
+        m
+        for m in stack.slack.messages
+        if "not delivered" in str(m.params.get("text", ""))
+        and any(e in str(m.params.get("text")) for e in emails)
+    ]
     return {"stages": [stage for _, stage in rows], "failed_emails": failed, "slack_alerts": len(alerts)}
 
 

@@ -147,6 +147,29 @@ async def journey(
     return time.monotonic() - started
 
 
+async def decide(partner_id: str, api: httpx.AsyncClient, watcher: Watcher, answers: Answers) -> None:
+    """Approve, as docs/api.md tells a client: after a 202, check the stage; repeat if it did not move.
+
+    (A 202 with ``accepted: false`` lives in the Temporal server's memory: a server restart before
+    a worker takes it loses it. A repeat is applied, or answered 409 if the first one was.)
+    """
+    decision = {"decision": "approve", "manager": "alice"}
+    moved = lambda: watcher.stages.get(partner_id) in ("onboarding", "active")  # noqa: E731
+    for _ in range(20):
+        answer = await retrying(
+            "decision",
+            answers,
+            lambda: api.post(f"/partners/{partner_id}/decision", json=decision, headers=AUTH),
+        )
+        assert answer.status_code in (200, 202, 409), answer.text
+        try:
+            await watcher.until(moved, 30 if answer.status_code == 202 else 600, f"{partner_id} onboarding")
+            return
+        except TimeoutError:
+            answers.add("decision repeated after 202", answer.status_code)
+    raise TimeoutError(f"{partner_id} never left 'applied'")
+
+
 async def publish_terms(api: httpx.AsyncClient) -> None:
     terms = {"title": "Chaos terms", "body_markdown": "Be nice to the servers."}
     answer = await api.post(f"/programs/{PROGRAM}/terms", json=terms, headers=AUTH)
