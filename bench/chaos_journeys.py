@@ -128,17 +128,7 @@ async def journey(
     answer = await retrying("signup", answers, lambda: signup(api, body))
     assert answer.status_code in (200, 202), answer.text
     partner_id = answer.json()["partner_id"]
-    decision = {"decision": "approve", "manager": "alice"}
-    other = apis[(n + 1) % len(apis)]  # the decision goes through the other API process
-    answer = await retrying(
-        "decision",
-        answers,
-        lambda: other.post(f"/partners/{partner_id}/decision", json=decision, headers=AUTH),
-    )
-    assert answer.status_code in (200, 202, 409), answer.text
-    await watcher.until(
-        lambda: watcher.stages.get(partner_id) in ("onboarding", "active"), 600, f"{partner_id} onboarding"
-    )
+    await decide(partner_id, apis[(n + 1) % len(apis)], watcher, answers)  # through the other process
     token = make_portal_token(PORTAL_SECRET, partner_id)
     answer = await retrying(
         "terms",
