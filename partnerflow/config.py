@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-import limits
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -48,6 +47,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # host:port where the worker serves Temporal SDK and partnerflow_* metrics (/metrics); empty: off
     worker_metrics: str = ""
+    # The longest the API waits for Temporal in one call (start, signal, query, update): past it a
+    # decision answers 202 "accepted, applying" (or 503 when Temporal itself does not answer).
+    temporal_wait: timedelta = timedelta(seconds=10)
 
     webhook_secret: SecretStr | None = None
     webhook_tolerance_seconds: int = 300
@@ -69,12 +71,20 @@ class Settings(BaseSettings):
     slack_allowed_users: str = ""
     # --- end Slack interactivity ---
 
+    # --- Rate limits (api/rate_limits.py): `limits` notation, "" switches one off ---
+    rate_limit_storage: str = "memory://"  # memory:// (per process), database, redis://host:6379, ...
+    rate_limit_login_ip: str = "20 per 15 minutes"  # dashboard sign-in attempts per IP
+    rate_limit_login_account: str = "10 per 15 minutes"  # sign-ins per manager (valid token)
+    rate_limit_portal: str = "60 per minute"  # portal requests per IP (token guessing)
+    rate_limit_redirect: str = "120 per minute"  # counted clicks on /r/<code> per IP
+    rate_limit_unsubscribe: str = "20 per minute"  # unsubscribe pages and posts per IP
+    rate_limit_apply: str = "5 per minute"  # hosted application form posts per IP
+    # --- end rate limits ---
+
     approval_reminder: timedelta = timedelta(days=2)
     approval_escalation: timedelta = timedelta(days=5)
 
     default_landing_url: str = "https://example.com/"
-    # Posts of the hosted application form (/apply/<program>) per client IP, per API process.
-    apply_rate_limit: str = "5/minute;30/hour"
     terms_reminders: list[timedelta] = [timedelta(days=2), timedelta(days=5)]
     terms_escalation: timedelta = timedelta(days=14)
     webinar_reminders: list[timedelta] = [timedelta(hours=24), timedelta(hours=1)]
@@ -97,13 +107,26 @@ class Settings(BaseSettings):
                 return int(value)
         return value
 
-    @field_validator("apply_rate_limit")
+    @field_validator(
+        "rate_limit_login_ip",
+        "rate_limit_login_account",
+        "rate_limit_portal",
+        "rate_limit_redirect",
+        "rate_limit_unsubscribe",
+        "rate_limit_apply",
+    )
     @classmethod
-    def _rate_limit(cls, value: str) -> str:
-        try:
-            limits.parse_many(value)
-        except ValueError as exc:
-            raise ValueError(f"expected limits like '5/minute;30/hour', got {value!r}") from exc
+    def _limit_notation(cls, value: str) -> str:
+        """Refuse at start-up what ``limits`` cannot read (e.g. ``10 per fortnight``)."""
+        if value.strip():
+            from limits import parse
+
+            try:
+                parse(value)
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is not a rate limit like '20 per 15 minutes' or '10/minute'"
+                ) from None
         return value
 
     @property

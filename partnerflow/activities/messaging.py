@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -11,7 +12,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from partnerflow.config import Settings
-from partnerflow.domain.delivery import INVALID_RECIPIENT, PermanentDeliveryError
+from partnerflow.domain.delivery import (
+    INVALID_RECIPIENT,
+    MAX_PROVIDER_RETRY_AFTER_SECONDS,
+    PROVIDER_THROTTLED,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from partnerflow.domain.messages import DeliveryResult, EmailRequest, SlackRequest
 from partnerflow.observability import metrics
 from partnerflow.providers.email import (
@@ -152,6 +159,9 @@ class MessagingActivities:
             metrics.count(metrics.MESSAGES_FAILED, **labels, permanent="true")
             self._note_failure(key, str(exc), permanent=True)
             raise ApplicationError(str(exc), type=exc.kind, non_retryable=True) from exc
+        except TransientDeliveryError as exc:
+            self._note_failure(key, str(exc), permanent=False)
+            raise throttled(exc) from exc
         except Exception as exc:
             metrics.count(metrics.MESSAGES_FAILED, **labels, permanent="false")
             self._note_failure(key, f"{type(exc).__name__}: {exc}", permanent=False)
@@ -222,6 +232,18 @@ def _workflow_url(settings: Settings, partner_id: str) -> str:
         f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}"
         f"/workflows/partner-{partner_id}"
     )
+
+
+def throttled(exc: TransientDeliveryError) -> Exception:
+    """A transient failure for Temporal to retry; after the provider's own wait, when it gave one.
+
+    ``next_retry_delay`` replaces the retry policy's backoff for this attempt only, capped at
+    5 minutes; without a wait from the provider the exception goes on as it is.
+    """
+    if exc.retry_after is None:
+        return exc
+    delay = min(max(exc.retry_after, 1.0), MAX_PROVIDER_RETRY_AFTER_SECONDS)
+    return ApplicationError(str(exc), type=PROVIDER_THROTTLED, next_retry_delay=timedelta(seconds=delay))
 
 
 def _render_or_fail(render: Any) -> Any:

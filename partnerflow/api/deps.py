@@ -29,10 +29,17 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
         yield session
 
 
+RETRY_AFTER_SECONDS = 5  # what a 503 for Temporal trouble asks clients to wait
+
+
 def get_temporal(request: Request) -> Client:
     client = request.app.state.temporal
     if client is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Temporal is not reachable yet")
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "Temporal is not reachable yet",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     return client
 
 

@@ -7,14 +7,19 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import Engine
-from temporalio.client import Client
+from temporalio.client import Client, RPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
 
 from partnerflow import __version__
 from partnerflow.api import apply, dashboard, metrics, portal
+from partnerflow.api.deps import RETRY_AFTER_SECONDS
+from partnerflow.api.rate_limits import rate_limit
 from partnerflow.api.request_ids import RequestIdMiddleware, bind_partner
 from partnerflow.api.routes import (
     approvals,
@@ -38,10 +43,23 @@ from partnerflow.api.routes import (
 )
 from partnerflow.config import Settings, warn_insecure_public_url
 from partnerflow.observability import tracing
-from partnerflow.services.temporal import connect
+from partnerflow.services.temporal import TemporalUnavailable, bounded, connect
 from partnerflow.store.db import make_engine
 
 log = logging.getLogger(__name__)
+
+
+# Per-IP limits on whole routers anyone can reach (a token guesser is throttled long before a guess
+# could matter; a partner never notices). Sign-in and /r/ limit inside their routes.
+_LIMITS = [
+    (portal.router, [Depends(rate_limit("portal", "portal requests"))]),
+    (unsubscribe.router, [Depends(rate_limit("unsubscribe", "unsubscribe requests"))]),
+    (prospects.outreach_router, [Depends(rate_limit("unsubscribe", "unsubscribe requests"))]),
+]
+
+
+def _limits(router: APIRouter) -> list[Any]:
+    return next((limits for limited, limits in _LIMITS if limited is router), [])
 
 
 def create_app(
@@ -61,7 +79,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         warn_insecure_public_url(settings)
         app.state.engine = engine or make_engine(settings.effective_database_url)
-        app.state.temporal = temporal
+        app.state.temporal = bounded(temporal, settings.temporal_wait) if temporal else None
         connector = (
             None if temporal else asyncio.create_task(_keep_connecting(app, settings, tracer_provider))
         )
@@ -106,10 +124,38 @@ def create_app(
         health,
         dashboard,
     ):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=_limits(module.router))
     for router in (*webhook_subscriptions.routers, *prospects.routers, *approvals.routers):
-        app.include_router(router)
+        app.include_router(router, dependencies=_limits(router))
+    for error in (RPCError, RPCTimeoutOrCancelledError, TemporalUnavailable):
+        app.add_exception_handler(error, _temporal_trouble)
     return app
+
+
+# Codes with which Temporal says "not now": the caller may retry the same request later.
+TRANSIENT_RPC = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.ABORTED,
+    RPCStatusCode.CANCELLED,
+}
+
+
+async def _temporal_trouble(request: Request, exc: Exception) -> JSONResponse:
+    """Temporal unreachable, restarting or too slow → 503 with Retry-After, never a 500 or a hang."""
+    if isinstance(exc, RPCError) and exc.status not in TRANSIENT_RPC:
+        log.error("Temporal refused %s %s: %s (%s)", request.method, request.url.path, exc, exc.status)
+        return JSONResponse({"detail": f"Temporal answered {exc.status.name}: {exc}"}, status_code=502)
+    log.warning("Temporal did not answer %s %s: %s", request.method, request.url.path, exc)
+    detail = (
+        "Temporal did not confirm in time; the request may still be applied, check before repeating it"
+        if isinstance(exc, RPCTimeoutOrCancelledError)
+        else f"Temporal is not reachable right now ({exc}); retry shortly"
+    )
+    return JSONResponse(
+        {"detail": detail}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
 
 
 async def _keep_connecting(app: FastAPI, settings: Settings, provider: TracerProvider | None) -> None:

@@ -60,6 +60,13 @@ class DecisionResponse(BaseModel):
     stage: str
 
 
+class DecisionPendingResponse(BaseModel):
+    """202: the workflow accepted (durably recorded) the decision and is applying it."""
+
+    partner_id: str
+    status: str = "accepted, applying"  # recorded by the workflow; GET /partners/{id} shows the stage
+
+
 class OutboxItem(BaseModel):
     channel: str
     to: str

@@ -29,7 +29,13 @@ from partnerflow.rendering.slack_blocks import (
     outcome_line,
     reject_modal,
 )
-from partnerflow.services.decisions import AlreadyDecided, DecisionRefused, send_decision
+from partnerflow.services.decisions import (
+    AlreadyDecided,
+    DecisionNotTaken,
+    DecisionPending,
+    DecisionRefused,
+    send_decision,
+)
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Application, OutboxMessage, Partner, utcnow
 
@@ -98,8 +104,14 @@ async def reject(ctx: Interaction, partner_id: str, reason: str | None, share: b
 async def _decide(ctx: Interaction, partner_id: str, decision: DecisionInput) -> bool:
     """Send the decision; tell the user privately why not if it was refused."""
     try:
-        await send_decision(ctx.client(), partner_id, decision)
+        await send_decision(ctx.client(), partner_id, decision, ctx.settings.temporal_wait)
         return True
+    except DecisionPending:
+        await ctx.say(
+            "Your decision reached Partnerflow and is being applied; this message updates when it is."
+        )
+    except DecisionNotTaken:
+        await ctx.say("Partnerflow could not record your decision just now; please click again in a minute.")
     except AlreadyDecided:
         application, partner = await asyncio.to_thread(_application, ctx.engine, partner_id)
         await ctx.say(_already(application, partner))

@@ -30,7 +30,7 @@ PAGE_TEXT = {
 
 @pytest.fixture
 async def service(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Service]:
-    async with running_service(dev_env, tmp_path, apply_rate_limit="100/minute") as running:
+    async with running_service(dev_env, tmp_path, rate_limit_apply="100/minute") as running:
         program = {"name": "Acme Shoes", "landing_url": "https://shop.example/"}
         assert (await running.http.put("/programs/acme", json=program, headers=ALICE)).status_code == 200
         page = await running.http.put("/programs/acme/page", json=PAGE_TEXT, headers=ALICE)
@@ -184,7 +184,7 @@ def _expired_token(service: Service) -> str:
 async def test_too_many_posts_from_one_address_get_429_with_retry_after(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    async with running_service(dev_env, tmp_path, apply_rate_limit="2/minute") as service:
+    async with running_service(dev_env, tmp_path, rate_limit_apply="2/minute") as service:
         await service.http.put("/programs/acme", json={"name": "Acme", "landing_url": "https://a.example/"},
                                headers=ALICE)  # fmt: skip
         fields = await form(service)

@@ -19,6 +19,7 @@ from helpers import add_partner, eventually, messages
 from pydantic import SecretStr
 from service import ALICE, Service, running_service
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import Engine
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from partnerflow.activities.messaging import MessagingActivities
@@ -53,10 +54,10 @@ def signed(body: bytes, secret: str = SECRET, timestamp: int | None = None) -> d
 
 
 @pytest.fixture
-async def http(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def http(tmp_path: Path, engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     app.state.settings = make_settings(tmp_path, slack_signing_secret=SecretStr(SECRET))
-    app.state.engine = app.state.temporal = None
+    app.state.engine, app.state.temporal = engine, None
     app.include_router(router)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         yield client

@@ -8,6 +8,7 @@ template per locale (``templates/apply/<locale>/``, see docs/i18n.md).
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 from urllib.parse import quote
 
@@ -21,7 +22,7 @@ from partnerflow.api.deps import EngineDep, SettingsDep
 from partnerflow.api.errors import responses
 from partnerflow.api.metrics import record_signup
 from partnerflow.api.portal.access import as_pages
-from partnerflow.api.ratelimit import too_many
+from partnerflow.api.rate_limits import client_ip, limits_for
 from partnerflow.config import Settings
 from partnerflow.domain.lifecycle import workflow_id_for
 from partnerflow.domain.locales import locale_for
@@ -90,8 +91,9 @@ async def apply(
 ) -> Response:
     """Apply (form-encoded): starts the partner's workflow like the signup webhook, once per email."""
     locale = visitor_locale(request, lang)
-    wait = too_many(request, "apply", settings.apply_rate_limit)
-    if wait is not None:
+    retry_after = limits_for(request).hit("apply", client_ip(request))
+    if retry_after is not None:
+        wait = math.ceil(retry_after)
         back = f"/apply/{quote(program, safe='')}?lang={locale}"
         page = notice("busy", locale, 429, minutes=-(-wait // 60), back_url=back)
         page.headers["Retry-After"] = str(wait)

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from partnerflow.api.deps import SettingsDep
+from partnerflow.api.deps import EngineDep, SettingsDep
 from partnerflow.api.errors import responses
 from partnerflow.api.slack_signature import verify_slack_request
 from partnerflow.rendering.slack_blocks import (
@@ -49,15 +49,17 @@ router = APIRouter(prefix="/slack", tags=["slack"])
         service_unavailable="no PARTNERFLOW_SLACK_SIGNING_SECRET configured",
     ),
 )
-async def interactions(request: Request, background: BackgroundTasks, settings: SettingsDep) -> Response:
+async def interactions(
+    request: Request, background: BackgroundTasks, settings: SettingsDep, engine: EngineDep
+) -> Response:
     """Slack button clicks and modal submissions; answers at once, acts in the background."""
     body = await request.body()
-    verify_slack_request(settings, body, request.headers)
+    await verify_slack_request(settings, engine, body, request.headers)
     payload = _payload(body)
     user = payload.get("user") or {}
     ctx = Interaction(
         settings=settings,
-        engine=request.app.state.engine,
+        engine=engine,
         temporal=request.app.state.temporal,
         backend=interactive_backend(settings),
         user_id=str(user.get("id", "")),

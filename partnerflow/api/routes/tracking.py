@@ -10,13 +10,14 @@ import logging
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
 from partnerflow.api.deps import EngineDep, SettingsDep
 from partnerflow.api.errors import responses
+from partnerflow.api.rate_limits import client_ip, limits_for
 from partnerflow.domain.deep_links import MAX_TARGET, DeepLinkError, landing_link, landing_path
 from partnerflow.store import onboarding as store
 from partnerflow.store.db import session_scope
@@ -43,6 +44,7 @@ TO = Query(
 )
 async def follow_tracking_link(
     code: str,
+    request: Request,
     engine: EngineDep,
     settings: SettingsDep,
     background: BackgroundTasks,
@@ -50,7 +52,7 @@ async def follow_tracking_link(
 ) -> RedirectResponse:
     """302 to the program's landing page (or ``to``, a page on its host); the click is stored
     after the response is sent."""
-    return await _follow(code, engine, settings.default_landing_url, background, to)
+    return await _follow(code, request, engine, settings.default_landing_url, background, to)
 
 
 @router.get(
@@ -60,6 +62,7 @@ async def follow_tracking_link(
     responses=responses(422, bad_request="no code given", not_found="unknown code"),
 )
 async def follow_old_link(
+    request: Request,
     engine: EngineDep,
     settings: SettingsDep,
     background: BackgroundTasks,
@@ -72,12 +75,19 @@ async def follow_old_link(
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, "no referral code: use /r/<code>, /r?ref=<code> or /r?via=<code>"
         )
-    return await _follow(code, engine, settings.default_landing_url, background)
+    return await _follow(code, request, engine, settings.default_landing_url, background)
 
 
 async def _follow(
-    code: str, engine: Engine, default_landing_url: str, background: BackgroundTasks, to: str | None = None
+    code: str,
+    request: Request,
+    engine: Engine,
+    default_landing_url: str,
+    background: BackgroundTasks,
+    to: str | None = None,
 ) -> RedirectResponse:
+    """Over PARTNERFLOW_RATE_LIMIT_REDIRECT from one address the visitor is still redirected, but
+    the click is not counted: a person always reaches the page, a click farm earns nothing."""
     found = await run_in_threadpool(_landing_for, engine, default_landing_url, code)
     if found is None:
         raise HTTPException(
@@ -92,7 +102,11 @@ async def _follow(
             raise HTTPException(status.HTTP_400_BAD_REQUEST, f"to: {exc}") from exc
     else:
         target = f"{landing}{'&' if '?' in landing else '?'}ref={partner_code}"
-    background.add_task(_count_click, engine, code, f"click-{uuid.uuid4().hex}")
+    over = await run_in_threadpool(limits_for(request).hit, "redirect", client_ip(request))
+    if over is None:
+        background.add_task(_count_click, engine, code, f"click-{uuid.uuid4().hex}")
+    else:
+        log.info("click on %s from %s not counted: over the redirect rate limit", code, client_ip(request))
     return RedirectResponse(target, status_code=status.HTTP_302_FOUND)
 
 
