@@ -15,6 +15,7 @@ from temporalio.client import Client
 from partnerflow import __version__
 from partnerflow.api import dashboard, portal
 from partnerflow.api.routes import (
+    campaigns,
     events,
     health,
     kpis,
@@ -77,6 +78,7 @@ def create_app(
         events,
         kpis,
         migrations,
+        campaigns,
         outbox,
         portal,
         slack,
