@@ -281,6 +281,7 @@ async def test_confirm_a_proposed_tier_from_slack(slack: tuple[Service, FakeSlac
         await service.http.put("/programs/default/engagement", json=rules, headers=ALICE)
     ).status_code == 200
     pid = await active_partner(service, "tia@example.com")
+    await asyncio.sleep(1.5)  # within the review period, which starts when the workflow runs its active stage
     now = datetime.now(UTC).isoformat()
     events = [{"event_id": f"tier-{i}", "partner_id": pid, "type": "conversion", "amount": 100.0,
                "currency": "USD", "occurred_at": now} for i in range(60)]  # fmt: skip

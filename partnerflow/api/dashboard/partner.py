@@ -105,6 +105,8 @@ async def partner_page(
         workflow_id=workflow_id_for(partner.id),
         workflow_url=temporal_url(settings, partner.id),
         now=utcnow(),
+        paused=bool(live and live.paused),
+        tier_proposal=live.tier_proposal if live else None,
     )
 
 

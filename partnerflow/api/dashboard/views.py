@@ -29,6 +29,7 @@ NAV = (
     ("pipeline", "Pipeline", PATH),
     ("applications", "Applications", f"{PATH}/applications"),
     ("programs", "Programs", f"{PATH}/programs"),
+    ("campaigns", "Campaigns", f"{PATH}/campaigns"),
     ("outbox", "Outbox", f"{PATH}/outbox"),
 )
 
