@@ -116,3 +116,21 @@ def find_email_column(table: Table, exclude: Collection[str] = ()) -> EmailGuess
         ):
             best = EmailGuess(header, matched, len(values))
     return best
+
+
+def attendance_ids(text: str) -> tuple[list[str], list[str]]:
+    """``(emails, partner ids)`` from an attendance export: a CSV with an ``email`` and/or a
+    ``partner_id`` column (any case or punctuation), or, without such a header, one value a line
+    (an address is an email, anything else a partner id)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return [], []
+    table = read_table(text)
+    keys = {header_key(header): header for header in table.headers}
+    email, partner = keys.get("email") or keys.get("e mail"), keys.get("partner id") or keys.get("partnerid")
+    if email or partner:
+        emails = [cells.get(email, "").strip() for _, cells in table.rows] if email else []
+        ids = [cells.get(partner, "").strip() for _, cells in table.rows] if partner else []
+        return [e for e in emails if e], [i for i in ids if i]
+    values = [value.strip() for line in lines for value in line.replace(";", ",").split(",") if value.strip()]
+    return [v for v in values if "@" in v], [v for v in values if "@" not in v]

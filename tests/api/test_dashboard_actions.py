@@ -10,16 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from dashboard_client import Browser, signed_in
 from helpers import eventually, eventually_async, messages, offset_ids
 from service import ALICE, Service, running_service
 from temporalio.testing import WorkflowEnvironment
 
 from partnerflow.api.dashboard import router
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
-FLASH = re.compile(r'<p id="flash" class="flash (\w+)"[^>]*>\s*<strong>[^<]*</strong>\s*([^<]*)</p>')
 
 
 @pytest.fixture
@@ -28,40 +25,10 @@ async def service(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator
         yield running
 
 
-class Browser:
-    """A signed-in manager: GET pages, POST forms with the page's CSRF token, follow the redirect."""
-
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
-        self.token = ""
-
-    async def page(self, path: str) -> str:
-        response = await self.http.get(path)
-        assert response.status_code == 200, (path, response.status_code, response.text[:500])
-        self.token = CSRF.search(response.text).group(1)  # type: ignore[union-attr]
-        return response.text
-
-    async def post(self, path: str, csrf: bool = True, **data: Any) -> httpx.Response:
-        return await self.http.post(path, data=data | ({"csrf_token": self.token} if csrf else {}))
-
-    async def submit(self, path: str, **data: Any) -> tuple[str, str, str]:
-        """Post, follow the 303, and return ``(flash kind, flash message, page)``."""
-        response = await self.post(path, **data)
-        assert response.status_code == 303, (response.status_code, response.text[:500])
-        page = await self.page(response.headers["location"])
-        found = FLASH.search(page)
-        assert found, "no flash message after the redirect"
-        return found.group(1), " ".join(found.group(2).split()), page
-
-
 @pytest.fixture
 async def alice(service: Service) -> AsyncIterator[Browser]:
-    async with httpx.AsyncClient(base_url=service.http.base_url, timeout=30) as http:
-        form = await http.get("/dashboard/login")
-        token = CSRF.search(form.text).group(1)  # type: ignore[union-attr]
-        signed_in = await http.post("/dashboard/login", data={"token": "tok-alice", "csrf_token": token})
-        assert signed_in.status_code == 303
-        yield Browser(http)
+    async with signed_in(service.http.base_url) as browser:
+        yield browser
 
 
 async def live(service: Service, pid: str) -> dict[str, Any]:

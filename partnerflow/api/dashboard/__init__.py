@@ -10,11 +10,16 @@ from partnerflow.api.dashboard import (
     auth,
     campaigns,
     login,
+    migrations,
     outbox,
     partner,
     partner_actions,
     pipeline,
     programs,
+    terms,
+    webhooks,
+    webinar_actions,
+    webinars,
 )
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -24,7 +29,12 @@ _PAGES = (
     partner.router,
     partner_actions.router,
     programs.router,
+    terms.router,
     campaigns.router,
+    migrations.router,
+    webinars.router,
+    webinar_actions.router,
+    webhooks.router,
     outbox.router,
 )
 for _pages in _PAGES:
