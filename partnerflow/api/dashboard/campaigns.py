@@ -71,8 +71,10 @@ def _list(
     status_code: int = 200,
 ) -> Response:
     with session_scope(engine) as db:
-        programs = [row.program for row in queries.programs(db)] or ["default"]
         new = {p: int(n) for p, n in db.exec(queries.new_prospects_by_program())}
+        # Programs with prospects to write to first, then the others (a program may have only prospects).
+        known = [row.program for row in queries.programs(db)]
+        programs = sorted(new, key=lambda p: (-new[p], p)) + sorted(set(known) - set(new)) or ["default"]
     values = form or {"name": "", "program": programs[0], "rate": "60", "steps": DEFAULT_STEPS_TEXT}
     return render(
         request,
