@@ -233,6 +233,15 @@ async def test_cli_starts_a_campaign_and_shows_its_status(recruiting: Recruiting
     status = CliRunner().invoke(app, ["campaigns", "status", str(cid), "--data-dir", str(tmp_path)])
     assert status.exit_code == 0 and "'CLI' (default): running" in status.output
     assert re.search(r"sent +2", status.output) and re.search(r"in_sequence +2", status.output)
+    control = ["campaigns", "control", "--data-dir", str(tmp_path), "--by", "carol"]
+    paused = await asyncio.to_thread(CliRunner().invoke, app, [*control, "pause", str(cid)], env=env)
+    assert paused.exit_code == 0 and f"campaign {cid} is paused" in paused.output, paused.output
+    twice = await asyncio.to_thread(CliRunner().invoke, app, [*control, "pause", str(cid)], env=env)
+    assert twice.exit_code == 1 and "already paused" in twice.output
+    cancel = [*control, "--reason", "test over", "cancel", str(cid)]
+    cancelled = await asyncio.to_thread(CliRunner().invoke, app, cancel, env=env)
+    assert cancelled.exit_code == 0 and f"campaign {cid} is cancelled" in cancelled.output
+    assert CliRunner().invoke(app, [*control, "stop", str(cid)], env=env).exit_code != 0
     missing = CliRunner().invoke(app, ["campaigns", "status", "1", "--data-dir", str(tmp_path)])
     bad_step = CliRunner().invoke(app, [*start[:4], "--step", "outreach_intro:soon"], env=env)
     assert missing.exit_code == 1 and bad_step.exit_code != 0 and "template:delay_days" in bad_step.output
