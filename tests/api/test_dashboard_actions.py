@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from dashboard_client import Browser, signed_in
 from helpers import eventually, eventually_async, messages, offset_ids
@@ -243,3 +244,39 @@ async def test_create_pause_resume_and_cancel_a_campaign(service: Service, alice
 async def _cancelled(service: Service, cid: str, count: int) -> bool:
     progress = (await service.http.get(f"/campaigns/{cid}", headers=ALICE)).json()["progress"]
     return bool(progress["cancelled"] == count)
+
+
+# --- every new page and form needs a session ---------------------------------------------------
+
+NEW_PAGES = ["/dashboard/campaigns", "/dashboard/campaigns/1", "/dashboard/campaigns/1/cancel",
+             "/dashboard/migrations", "/dashboard/migrations/1", "/dashboard/programs/default/terms",
+             "/dashboard/webinars", "/dashboard/webinars/1", "/dashboard/webinars/1/cancel",
+             "/dashboard/webhooks", "/dashboard/webhooks/deliveries", "/dashboard/partners/p1/offboard"]  # fmt: skip
+NEW_FORMS = ["/dashboard/partners/p1/tier-decision", "/dashboard/partners/p1/pause", "/dashboard/partners/p1/resume",
+             "/dashboard/partners/p1/offboard", "/dashboard/partners/p1/checklist", "/dashboard/partners/p1/portal-link",
+             "/dashboard/campaigns", "/dashboard/campaigns/1/pause", "/dashboard/campaigns/1/resume",
+             "/dashboard/campaigns/1/cancel", "/dashboard/migrations/preview", "/dashboard/migrations/start", "/dashboard/programs/default/terms",
+             "/dashboard/webinars", "/dashboard/webinars/1/reschedule", "/dashboard/webinars/1/cancel",
+             "/dashboard/webinars/1/attendance", "/dashboard/webhooks", "/dashboard/webhooks/1/deactivate",
+             "/dashboard/webhooks/deliveries/1/replay"]  # fmt: skip
+
+
+async def test_new_pages_and_forms_need_a_session_and_the_csrf_token(
+    service: Service, alice: Browser
+) -> None:
+    async with httpx.AsyncClient(base_url=service.http.base_url, timeout=30) as anonymous:
+        for path in NEW_PAGES:
+            response = await anonymous.get(path)
+            assert response.status_code == 303 and response.headers["location"].startswith(
+                "/dashboard/login?next="
+            ), path
+        for path in NEW_FORMS:
+            response = await anonymous.post(path, data={"confirm": "yes"})
+            assert (response.status_code, response.headers.get("location")) == (303, "/dashboard/login"), path
+    await alice.page("/dashboard/campaigns")
+    for path in NEW_FORMS:
+        response = await alice.post(path, csrf=False, confirm="yes")
+        assert response.status_code == 403, path
+    for path in NEW_PAGES:  # unknown ids: a 404 page, not an error
+        response = await alice.http.get(path)
+        assert response.status_code in (200, 404), (path, response.status_code)
