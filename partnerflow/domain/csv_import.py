@@ -118,19 +118,25 @@ def find_email_column(table: Table, exclude: Collection[str] = ()) -> EmailGuess
     return best
 
 
-def attendance_ids(text: str) -> tuple[list[str], list[str]]:
-    """``(emails, partner ids)`` from an attendance export: a CSV with an ``email`` and/or a
-    ``partner_id`` column (any case or punctuation), or, without such a header, one value a line
-    (an address is an email, anything else a partner id)."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines:
-        return [], []
+def attendance_from_export(text: str) -> tuple[list[str], list[str]]:
+    """``(emails, partner ids)`` from a meeting tool's attendance export: its ``email`` and/or
+    ``partner_id`` column (any case or punctuation), else the column whose values are addresses
+    (Zoom's "User Email", say)."""
     table = read_table(text)
     keys = {header_key(header): header for header in table.headers}
     email, partner = keys.get("email") or keys.get("e mail"), keys.get("partner id") or keys.get("partnerid")
-    if email or partner:
-        emails = [cells.get(email, "").strip() for _, cells in table.rows] if email else []
-        ids = [cells.get(partner, "").strip() for _, cells in table.rows] if partner else []
-        return [e for e in emails if e], [i for i in ids if i]
-    values = [value.strip() for line in lines for value in line.replace(";", ",").split(",") if value.strip()]
-    return [v for v in values if "@" in v], [v for v in values if "@" not in v]
+    if not email and not partner:
+        guess = find_email_column(table)
+        if guess is None:
+            raise CsvFormatError("the export has no email or partner_id column, nor a column of addresses")
+        found = (email_in(cells.get(guess.column, "")) for _, cells in table.rows)
+        return [address for address in found if address], []
+    emails = [cells.get(email, "").strip() for _, cells in table.rows] if email else []
+    ids = [cells.get(partner, "").strip() for _, cells in table.rows] if partner else []
+    return [e for e in emails if e], [i for i in ids if i]
+
+
+def attendance_from_list(text: str) -> tuple[list[str], list[str]]:
+    """``(emails, partner ids)`` typed one a line (or comma-separated): an address is an email."""
+    values = [value.strip() for line in text.splitlines() for value in line.replace(";", ",").split(",")]
+    return [v for v in values if v and "@" in v], [v for v in values if v and "@" not in v]

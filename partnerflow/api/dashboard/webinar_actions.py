@@ -20,7 +20,12 @@ from partnerflow.api.dashboard import auth, forms
 from partnerflow.api.dashboard.views import not_found, render
 from partnerflow.api.dashboard.webinars import BASE, aware, find, why
 from partnerflow.api.deps import EngineDep, SettingsDep
-from partnerflow.domain.csv_import import CsvFormatError, attendance_ids, decode_text
+from partnerflow.domain.csv_import import (
+    CsvFormatError,
+    attendance_from_export,
+    attendance_from_list,
+    decode_text,
+)
 from partnerflow.services import onboarding as operations
 from partnerflow.services import webinars as changes
 from partnerflow.store import onboarding as store
@@ -158,7 +163,7 @@ async def attendance(
         data = await export.read(MAX_EXPORT + 1) if export is not None and export.filename else b""
         if len(data) > MAX_EXPORT:
             raise CsvFormatError("the export is over 5 MB")
-        emails, ids = attendance_ids(decode_text(data) if data else attendees)
+        emails, ids = attendance_from_export(decode_text(data)) if data else attendance_from_list(attendees)
     except CsvFormatError as exc:
         return forms.redirect(settings, page, "error", f"Nothing was recorded: {exc}.")
     if not emails and not ids:
