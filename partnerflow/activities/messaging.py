@@ -30,7 +30,7 @@ from partnerflow.providers.email import (
 )
 from partnerflow.providers.slack import OutboundSlack, SlackBackend
 from partnerflow.rendering.calendar import METHODS, webinar_context, webinar_ics
-from partnerflow.rendering.slack_blocks import DECISION_TEMPLATES, decision_blocks
+from partnerflow.rendering.slack_partner_blocks import action_blocks
 from partnerflow.rendering.templates import Renderer, TemplateError
 from partnerflow.rendering.tokens import make_portal_token, make_unsubscribe_token
 from partnerflow.store import outbox
@@ -137,11 +137,7 @@ class MessagingActivities:
             body_text=text,
             partner_id=request.partner_id,
         )
-        blocks = (
-            decision_blocks(text, request.partner_id)
-            if request.partner_id and request.template in DECISION_TEMPLATES
-            else []
-        )
+        blocks = action_blocks(request.template, text, request.partner_id, request.context)
         message = OutboundSlack(request.idempotency_key, channel, text, blocks)
         return self._deliver(draft, self.slack_backend.name, lambda: self.slack_backend.post(message))
 

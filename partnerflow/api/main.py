@@ -24,6 +24,7 @@ from partnerflow.api.request_ids import RequestIdMiddleware, bind_partner
 from partnerflow.api.routes import (
     approvals,
     audit,
+    campaigns,
     events,
     health,
     kpis,
@@ -116,6 +117,7 @@ def create_app(
         kpis,
         audit,
         migrations,
+        campaigns,
         outbox,
         portal,
         apply,

@@ -40,6 +40,10 @@ class PartnerDetail(PartnerSummary):
     checklist: dict[str, bool]
     history: list[HistoryEntry]
     workflow_id: str
+    paused: bool = Field(default=False, description="nudges paused by a manager (active partners)")
+    tier_proposal: str | None = Field(
+        default=None, description="the tier a review proposes, waiting for POST .../tier-decision"
+    )
 
 
 class DecisionBody(BaseModel):

@@ -116,3 +116,27 @@ def find_email_column(table: Table, exclude: Collection[str] = ()) -> EmailGuess
         ):
             best = EmailGuess(header, matched, len(values))
     return best
+
+
+def attendance_from_export(text: str) -> tuple[list[str], list[str]]:
+    """``(emails, partner ids)`` from a meeting tool's attendance export: its ``email`` and/or
+    ``partner_id`` column (any case or punctuation), else the column whose values are addresses
+    (Zoom's "User Email", say)."""
+    table = read_table(text)
+    keys = {header_key(header): header for header in table.headers}
+    email, partner = keys.get("email") or keys.get("e mail"), keys.get("partner id") or keys.get("partnerid")
+    if not email and not partner:
+        guess = find_email_column(table)
+        if guess is None:
+            raise CsvFormatError("the export has no email or partner_id column, nor a column of addresses")
+        found = (email_in(cells.get(guess.column, "")) for _, cells in table.rows)
+        return [address for address in found if address], []
+    emails = [cells.get(email, "").strip() for _, cells in table.rows] if email else []
+    ids = [cells.get(partner, "").strip() for _, cells in table.rows] if partner else []
+    return [e for e in emails if e], [i for i in ids if i]
+
+
+def attendance_from_list(text: str) -> tuple[list[str], list[str]]:
+    """``(emails, partner ids)`` typed one a line (or comma-separated): an address is an email."""
+    values = [value.strip() for line in text.splitlines() for value in line.replace(";", ",").split(",")]
+    return [v for v in values if v and "@" in v], [v for v in values if v and "@" not in v]

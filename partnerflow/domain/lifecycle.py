@@ -81,3 +81,5 @@ class PartnerStatus:
     checklist: dict[str, bool]
     tier: str | None
     history: list[HistoryEntry]
+    paused: bool = False  # nudges stopped by a manager
+    tier_proposal: str | None = None  # a review's tier change waiting for a manager's answer

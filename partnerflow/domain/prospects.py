@@ -38,6 +38,7 @@ class CampaignCursor:
     launched: int = 0
     launch_done: bool = False
     runs: int = 1
+    paused_at: datetime | None = None  # set while a manager has the campaign paused
 
 
 @dataclass
@@ -81,12 +82,13 @@ class CampaignProgress:
     unsubscribed: int = 0
     bounced: int = 0
     failed: int = 0
+    cancelled: int = 0  # members whose sequence a cancelled campaign ended
 
 
 @dataclass
 class CampaignStatus:
     campaign_id: int
-    phase: str  # launching | running | completed
+    phase: str  # launching | running | paused | completed | cancelled
     launched: int
     runs: int
     progress: CampaignProgress
@@ -113,7 +115,7 @@ class OutreachSend:
 @dataclass
 class OutreachResult:
     idempotency_key: str
-    status: str  # sent | duplicate | converted | unsubscribed | bounced | failed
+    status: str  # sent | duplicate | converted | unsubscribed | bounced | failed | paused | cancelled
     detail: str = ""
 
 
@@ -121,7 +123,7 @@ class OutreachResult:
 class MemberOutcome:
     campaign_id: int
     prospect_id: int
-    status: str  # completed | converted | unsubscribed | bounced | failed
+    status: str  # completed | converted | unsubscribed | bounced | failed | cancelled
     steps_sent: int
 
 
@@ -132,6 +134,7 @@ class OutreachStatus:
     sent_at: list[datetime]
     outcome: str | None  # None while the sequence runs
     first_send_at: datetime | None = None  # the throttle slot: no step is sent before it
+    paused_at: datetime | None = None  # while its campaign is paused
 
 
 @dataclass

@@ -81,7 +81,7 @@ async def approve(ctx: Interaction, partner_id: str) -> None:
     if not await allowed(ctx):
         return await ctx.say(REFUSAL)
     if await _decide(ctx, partner_id, DecisionInput(Decision.APPROVE, ctx.user_name, via="slack")):
-        await _mark_decided(ctx, outcome_line(True, ctx.user_id, utcnow()))
+        await mark_message(ctx, outcome_line(True, ctx.user_id, utcnow()))
 
 
 async def open_reject_modal(ctx: Interaction, partner_id: str, trigger_id: str) -> None:
@@ -98,7 +98,7 @@ async def open_reject_modal(ctx: Interaction, partner_id: str, trigger_id: str) 
 async def reject(ctx: Interaction, partner_id: str, reason: str | None, share: bool) -> None:
     decision = DecisionInput(Decision.REJECT, ctx.user_name, reason, share, via="slack")
     if await _decide(ctx, partner_id, decision):
-        await _mark_decided(ctx, outcome_line(False, ctx.user_id, utcnow(), reason, share))
+        await mark_message(ctx, outcome_line(False, ctx.user_id, utcnow(), reason, share))
 
 
 async def _decide(ctx: Interaction, partner_id: str, decision: DecisionInput) -> bool:
@@ -120,7 +120,7 @@ async def _decide(ctx: Interaction, partner_id: str, decision: DecisionInput) ->
     return False
 
 
-async def _mark_decided(ctx: Interaction, outcome: str) -> None:
+async def mark_message(ctx: Interaction, outcome: str) -> None:
     """Replace the clicked message: same text, no buttons, who decided and when."""
     text = await asyncio.to_thread(_posted_text, ctx.engine, ctx.ts) or ctx.fallback_text
     await asyncio.to_thread(

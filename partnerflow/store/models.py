@@ -24,6 +24,7 @@ from partnerflow.store.tables.recruitment import Campaign as Campaign
 from partnerflow.store.tables.recruitment import CampaignMember as CampaignMember
 from partnerflow.store.tables.recruitment import EmailSuppression as EmailSuppression
 from partnerflow.store.tables.recruitment import Prospect as Prospect
+from partnerflow.store.tables.uploads import StagedUpload as StagedUpload
 from partnerflow.store.tables.webhooks import WebhookDelivery as WebhookDelivery
 from partnerflow.store.tables.webhooks import WebhookSubscription as WebhookSubscription
 

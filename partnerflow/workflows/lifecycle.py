@@ -107,6 +107,8 @@ class PartnerLifecycleWorkflow(ApplicationDecisions, WebinarChanges):
             checklist=dict(self.state.checklist),
             tier=self.state.tier,
             history=list(self.state.history),
+            paused=self.state.paused,
+            tier_proposal=self.tier_proposal if self.tier_decision is None else None,
         )
 
     async def change_stage(self, stage: Stage) -> None:

@@ -58,3 +58,18 @@ def test_the_email_column_is_found_by_its_values() -> None:
     assert guess.note.startswith("email taken from column 'Owner': its values are addresses")
     assert find_email_column(read_table(text), exclude={"Owner"}) is None  # PayPal is never the partner's
     assert find_email_column(read_table("name,company\nAda,Engines\n")) is None
+
+
+def test_attendance_from_an_export_or_a_typed_list() -> None:
+    from partnerflow.domain.csv_import import attendance_from_export, attendance_from_list
+
+    zoom = "Name (original name);User Email;Join time\nAda;ada@example.com;10:00\nBob;;10:01\n"
+    assert attendance_from_export(zoom) == (["ada@example.com"], [])  # the column of addresses
+    both = "Name,E-mail,Partner ID\nAda,ada@example.com,\nBob,,p2\n"
+    assert attendance_from_export(both) == (["ada@example.com"], ["p2"])
+    assert attendance_from_export("email\tminutes\nada@example.com\t55\n") == (["ada@example.com"], [])
+    with pytest.raises(CsvFormatError, match="no email or partner_id column"):
+        attendance_from_export("name,minutes\nAda,55\n")
+    typed = "ada@example.com\np2, bob@example.com\n\n"
+    assert attendance_from_list(typed) == (["ada@example.com", "bob@example.com"], ["p2"])
+    assert attendance_from_list("  \n") == ([], [])

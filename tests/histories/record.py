@@ -57,6 +57,7 @@ SCENARIOS: dict[str, Scenario] = {
     "offboarded": lifecycle.offboarded,
     "rejected_and_published": lifecycle.rejected_and_published,
     "recruitment": program.recruitment,
+    "recruitment_paused": program.recruitment_paused,
     "migration_pausing": program.migration_pausing,
     "migration_mid_phase": program.migration_mid_phase,
 }

@@ -109,6 +109,8 @@ async def partner_page(
         now=utcnow(),
         audit=trail.entries if trail else [],
         audit_timeline=live is not None,
+        paused=bool(live and live.paused),
+        tier_proposal=live.tier_proposal if live else None,
     )
 
 

@@ -18,6 +18,7 @@ from partnerflow.domain.migration_presets import ExportMapping, parse_mapping
 from partnerflow.services.migration import preview_import, run_import, start_migration_workflow
 from partnerflow.store import migration_import as store
 from partnerflow.store.db import session_scope
+from partnerflow.store.migration_plan import ImportPlan
 from partnerflow.store.models import MigrationRun
 
 router = APIRouter(prefix="/migrations", tags=["migrations"], responses=MANAGER_AUTH)
@@ -145,11 +146,11 @@ async def start_migration(
         response.status_code = status.HTTP_200_OK
         return await _preview(engine, file, source, program, mapping, segment_column)
     client = get_temporal(request)  # before importing: a run is only stored when its workflow can start
-    content = await _read(file)
+    content = await read_upload(file)
     try:
         between = parse_pause(pause)
-        overrides = _overrides(mapping, segment_column)
-        report = await run_in_threadpool(run_import, engine, content, source, program, overrides)
+        columns_given = overrides(mapping, segment_column)
+        report = await run_in_threadpool(run_import, engine, content, source, program, columns_given)
     except ValueError as exc:  # bad file, mapping or pause: nothing was stored
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     await start_migration_workflow(client, settings, report, between)
@@ -198,13 +199,18 @@ async def _preview(
     mapping: list[str] | None,
     segment_column: str | None,
 ) -> MigrationPreview:
-    content = await _read(file)
+    content = await read_upload(file)
     try:
         plan = await run_in_threadpool(
-            preview_import, engine, content, source, program, _overrides(mapping, segment_column)
+            preview_import, engine, content, source, program, overrides(mapping, segment_column)
         )
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    return describe_plan(plan, program, source)
+
+
+def describe_plan(plan: ImportPlan, program: str, source: Source) -> MigrationPreview:
+    """The dry run's answer (also shown by the dashboard before a migration starts)."""
     rows = plan.all_reports()
     columns, notes = _mapping_out(plan.mapping)
     return MigrationPreview(
@@ -224,14 +230,14 @@ def _sample(row: MigrationRow, segment: Segment | None) -> SampleRowOut:
     return SampleRowOut(**fields | {"segment": segment.value if segment else None})
 
 
-async def _read(file: UploadFile) -> bytes:
+async def read_upload(file: UploadFile) -> bytes:
     content = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(content) > MAX_UPLOAD_BYTES:
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "the export is over 50 MB")
     return content
 
 
-def _overrides(mapping: list[str] | None, segment_column: str | None) -> dict[str, str]:
+def overrides(mapping: list[str] | None, segment_column: str | None) -> dict[str, str]:
     try:
         return parse_mapping(list(mapping or []) + ([f"{segment_column}=segment"] if segment_column else []))
     except ValueError as exc:

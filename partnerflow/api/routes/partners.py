@@ -76,6 +76,8 @@ async def get_partner(
         checklist=live.checklist,
         history=live.history,
         workflow_id=workflow_id_for(partner.id),
+        paused=live.paused,
+        tier_proposal=live.tier_proposal,
     )
 
 

@@ -1,4 +1,4 @@
-"""Recruitment: prospect import, outreach campaigns, and the prospects' one-click unsubscribe."""
+"""Recruitment: prospect import and the prospects' one-click unsubscribe (campaigns: ``campaigns.py``)."""
 
 from __future__ import annotations
 
@@ -18,23 +18,14 @@ from partnerflow.api.routes.unsubscribe import _PAGE, HTML_PAGE
 from partnerflow.config import Settings
 from partnerflow.domain.prospect_import import CsvFormatError, ImportReport, decode_csv, parse_mapping
 from partnerflow.domain.prospects import read_outreach_token
-from partnerflow.services.campaigns import (
-    CampaignIn,
-    CampaignNotFound,
-    CampaignRefused,
-    CampaignView,
-    campaign_view,
-    start_campaign,
-)
 from partnerflow.services.recruitment import unsubscribe_prospect
 from partnerflow.store import prospects as store
 from partnerflow.store.db import session_scope
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/prospects", tags=["recruitment"], responses=MANAGER_AUTH)
-campaigns_router = APIRouter(prefix="/campaigns", tags=["recruitment"], responses=MANAGER_AUTH)
 outreach_router = APIRouter(prefix="/outreach/unsubscribe", tags=["recruitment"])
-routers = (router, campaigns_router, outreach_router)
+routers = (router, outreach_router)  # campaigns: routes/campaigns.py
 MAX_UPLOAD = 20 * 1024 * 1024
 _BAD_LINK = "not a valid unsubscribe link"
 PROGRAM = Query("default", pattern=r"^[\w.-]+$", max_length=64)
@@ -111,34 +102,6 @@ async def _csv_text(request: Request) -> str:
         return decode_csv(data)
     except CsvFormatError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-
-
-@campaigns_router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    response_model=CampaignView,
-    responses=responses(503, unprocessable_entity="invalid body, or nobody to contact"),
-)
-async def create_campaign(
-    body: CampaignIn, engine: EngineDep, client: TemporalDep, settings: SettingsDep, _manager: ManagerDep
-) -> CampaignView:
-    """Create an outreach campaign and start its workflow."""
-    try:
-        campaign_id = await start_campaign(engine, client, settings, body)
-    except CampaignRefused as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    return await run_in_threadpool(campaign_view, engine, campaign_id)
-
-
-@campaigns_router.get(
-    "/{campaign_id}", response_model=CampaignView, responses=responses(422, not_found="unknown campaign")
-)
-def get_campaign(campaign_id: int, engine: EngineDep, _manager: ManagerDep) -> CampaignView:
-    """A campaign and its progress, counted from the store."""
-    try:
-        return campaign_view(engine, campaign_id)
-    except CampaignNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "campaign not found") from exc
 
 
 @outreach_router.get(

@@ -54,8 +54,12 @@ class Campaign(SQLModel, table=True):
     program: str = Field(default="default", index=True, max_length=64)
     steps: str  # JSON list of {"template": str, "delay_days": float}
     messages_per_minute: int = 60
-    status: str = Field(default="running", max_length=16)  # running | completed | cancelled
+    status: str = Field(default="running", max_length=16)  # running | paused | completed | cancelled
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    # The last pause, resume or cancellation (migration 0011).
+    status_changed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    status_changed_by: str | None = Field(default=None, max_length=200)
+    cancel_reason: str | None = Field(default=None, max_length=500)
 
 
 class CampaignMember(SQLModel, table=True):
@@ -68,6 +72,6 @@ class CampaignMember(SQLModel, table=True):
     campaign_id: int = Field(foreign_key="campaigns.id", index=True)
     prospect_id: int = Field(foreign_key="prospects.id", index=True)
     status: str = Field(default="pending", index=True, max_length=16)
-    # pending | in_sequence | completed | converted | unsubscribed | bounced
+    # pending | in_sequence | completed | converted | unsubscribed | bounced | failed | cancelled
     steps_sent: int = 0
     last_sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
