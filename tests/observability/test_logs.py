@@ -74,7 +74,7 @@ async def test_json_lines_carry_request_partner_workflow_activity_and_trace_ids(
 
     lines = json_lines(buffer)
     assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
-    [applied] = lines_with(lines, logger="partnerflow.api.routes.webhooks", message="applied")
+    [applied] = lines_with(lines, logger="partnerflow.services.signups", message="applied")
     assert applied["request_id"] == request_id
     assert (applied["partner_id"], applied["workflow_id"]) == (pid, f"partner-{pid}")
     assert len(applied["trace_id"]) == 32

@@ -13,7 +13,7 @@ from temporalio.service import TLSConfig
 
 from partnerflow.observability.tracing import temporal_interceptors
 from partnerflow.services import temporal
-from partnerflow.services.temporal import connect, tls_config
+from partnerflow.services.temporal import BoundedCalls, connect, tls_config
 
 
 def pem(path: Path, label: str) -> Path:
@@ -69,6 +69,8 @@ async def test_cloud_api_key_runtime_and_interceptors_are_passed(
     assert await connect(settings, interceptors=interceptors) == "client"
     assert seen["target"] == "ns.acct.tmprl.cloud:7233" and seen["namespace"] == "ns.acct"
     assert seen["api_key"] == "cloud-key" and seen["tls"] is None  # the SDK turns TLS on with a key
-    assert seen["interceptors"] == interceptors and seen["runtime"] is None
+    # Tracing first, then the bound every API call to Temporal gets (PARTNERFLOW_TEMPORAL_WAIT).
+    *tracing, bound = seen["interceptors"]
+    assert tracing == interceptors and isinstance(bound, BoundedCalls) and seen["runtime"] is None
     assert "cloud-key" in settings.secret_values  # and it is masked in logs
     assert Client.connect is fake_connect
