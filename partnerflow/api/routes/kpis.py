@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from partnerflow.api.deps import EngineDep, ManagerDep
+from partnerflow.api.errors import unprocessable
 from partnerflow.domain.kpis import Kpis, Segment, TierRule, Totals, commission, kpis, segments
 from partnerflow.store import performance
 from partnerflow.store.db import session_scope
@@ -19,6 +20,9 @@ from partnerflow.store.models import Partner, Program, utcnow
 router = APIRouter(tags=["kpis"])
 
 DEFAULT_PERIOD = timedelta(days=30)
+# The period before [from, to) must stay representable: these bounds keep it within years 940..3000.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 _FROM = Query(None, alias="from", description="ISO date or datetime (UTC if no offset); default to - 30 days")
 _TO = Query(None, alias="to", description="ISO date or datetime, exclusive; default now")
 
@@ -144,13 +148,12 @@ def _common(
 
 
 def _period(start: str | None, end: str | None) -> tuple[datetime, datetime]:
-    """``[from, to)`` from the query; 422 when unreadable or empty."""
+    """``[from, to)`` from the query; 422 when unreadable, out of range or empty."""
     finish = _moment("to", end) if end else utcnow()
     begin = _moment("from", start) if start else finish - DEFAULT_PERIOD
     if begin >= finish:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"from ({begin.isoformat()}) must be before to ({finish.isoformat()})",
+        raise unprocessable(
+            f"from ({begin.isoformat()}) must be before to ({finish.isoformat()})", "query", "from"
         )
     return begin, finish
 
@@ -160,11 +163,23 @@ def _moment(name: str, value: str) -> datetime:
         value = value.replace(" ", "+")  # an unencoded "+01:00" offset arrives as " 01:00"
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
+            return _within(name, datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC))
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
+        raise unprocessable(
             f"{name}: expected an ISO date or datetime (2026-12-01 or 2026-12-01T00:00:00Z), got {value!r}",
+            "query",
+            name,
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return _within(name, moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def _within(name: str, moment: datetime) -> datetime:
+    """Within the years the store can hold, and far enough from them to compare with the period before."""
+    if not EARLIEST <= moment <= LATEST:
+        raise unprocessable(
+            f"{name}: {moment.isoformat()} is out of range ({EARLIEST.date()} to {LATEST.date()})",
+            "query",
+            name,
+        )
+    return moment

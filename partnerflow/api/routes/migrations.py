@@ -9,7 +9,9 @@ from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile, 
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from partnerflow.api.bounds import RowId
 from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
+from partnerflow.api.errors import unprocessable
 from partnerflow.domain.migration import (
     MappingError,
     Source,
@@ -97,7 +99,7 @@ async def start_migration(
         )
         report = await run_in_threadpool(run_import, engine, content, source, program, overrides)
     except (MappingError, ValueError) as exc:  # bad file, mapping or pause: nothing was stored
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(str(exc), "body") from exc
     await start_migration_workflow(client, settings, report, between)
     if not report.created:
         response.status_code = status.HTTP_200_OK
@@ -113,7 +115,7 @@ async def start_migration(
 
 
 @router.get("/{run_id}", response_model=MigrationStatus, responses={404: {"description": "unknown run"}})
-def migration_status(run_id: int, engine: EngineDep, _manager: ManagerDep) -> MigrationStatus:
+def migration_status(run_id: RowId, engine: EngineDep, _manager: ManagerDep) -> MigrationStatus:
     """Progress per phase from the store: partners, lifecycles started, terms accepted."""
     with session_scope(engine) as session:
         run = session.get(MigrationRun, run_id)

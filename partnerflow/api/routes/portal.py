@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Engine
 from sqlmodel import select
 from temporalio.client import Client
@@ -23,6 +23,7 @@ from partnerflow.api.deps import EngineDep, SettingsDep, TemporalDep
 from partnerflow.api.portal_text import locale_for, texts
 from partnerflow.config import Settings
 from partnerflow.domain.lifecycle import PartnerStatus
+from partnerflow.domain.limits import MAX_ID
 from partnerflow.domain.onboarding import TermsAccepted
 from partnerflow.domain.stages import CHECKLIST_ITEMS, Stage, empty_checklist
 from partnerflow.rendering.calendar import webinar_context, webinar_ics
@@ -52,7 +53,7 @@ _DETAILS = {  # JSON answers (``detail``); pages use the partner's language inst
 
 
 class AcceptBody(BaseModel):
-    version: int | None = None  # the version the partner read; refused if it is no longer current
+    version: int | None = Field(None, ge=1, le=MAX_ID)  # the version read; refused if no longer current
 
 
 class TermsAcceptedResponse(BaseModel):

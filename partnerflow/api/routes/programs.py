@@ -12,8 +12,10 @@ from pydantic import BaseModel, Field, HttpUrl
 from sqlmodel import select
 
 from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
+from partnerflow.api.errors import unprocessable
 from partnerflow.domain.engagement import EngagementRules, program_rules
 from partnerflow.domain.kpis import TierRule
+from partnerflow.domain.limits import MAX_DAYS, MAX_ID
 from partnerflow.services import onboarding as operations
 from partnerflow.store import onboarding as store
 from partnerflow.store import performance
@@ -52,7 +54,7 @@ class TierIn(BaseModel):
     min_revenue: float = Field(
         default=0.0, ge=0, allow_inf_nan=False, description="either threshold qualifies"
     )
-    min_conversions: int = Field(default=0, ge=0)
+    min_conversions: int = Field(default=0, ge=0, le=MAX_ID)
 
 
 class IngestionKeyOut(BaseModel):
@@ -126,13 +128,11 @@ def set_tiers(
     """Replace the program's tiers (unique names and ranks, exactly one entry tier of rank 0)."""
     ranks, names = [t.rank for t in body], [t.name for t in body]
     if len(set(names)) < len(names):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"tier names must be unique: {names}")
+        raise unprocessable(f"tier names must be unique: {names}", "body")
     if len(set(ranks)) < len(ranks):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"tier ranks must be unique: {ranks}")
+        raise unprocessable(f"tier ranks must be unique: {ranks}", "body")
     if 0 not in ranks:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "exactly one tier needs rank 0 (the entry tier)"
-        )
+        raise unprocessable("exactly one tier needs rank 0 (the entry tier)", "body")
     with session_scope(engine) as session:
         store.ensure_program(session, program, settings.default_landing_url)
         performance.replace_tiers(session, program, [TierRule(**t.model_dump()) for t in body])
@@ -213,14 +213,19 @@ class EngagementIn(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    no_click_days: int | None = Field(default=None, ge=1)
-    no_conversion_days: int | None = Field(default=None, ge=1)
-    silent_days: int | None = Field(default=None, ge=1)
-    nudge_cap_days: int | None = Field(default=None, ge=0)
-    inactivity_offboard_days: int | None = Field(default=None, ge=1)
-    review_period_days: float | None = Field(default=None, gt=0)
-    tier_confirmation_days: float | None = Field(default=None, gt=0)
-    check_interval_hours: float | None = Field(default=None, gt=0)
+    no_click_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
+    no_conversion_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
+    silent_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
+    nudge_cap_days: int | None = Field(default=None, ge=0, le=MAX_DAYS)
+    inactivity_offboard_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
+    # At least a second (a timer of zero would spin), at most ten years (timedelta's range is finite).
+    review_period_days: float | None = Field(default=None, ge=1 / 86_400, le=MAX_DAYS, allow_inf_nan=False)
+    tier_confirmation_days: float | None = Field(
+        default=None, ge=1 / 86_400, le=MAX_DAYS, allow_inf_nan=False
+    )
+    check_interval_hours: float | None = Field(
+        default=None, ge=1 / 3_600, le=24 * MAX_DAYS, allow_inf_nan=False
+    )
     near_tier_ratio: float | None = Field(default=None, gt=0, lt=1)
 
 

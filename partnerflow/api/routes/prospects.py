@@ -12,7 +12,9 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 from starlette.datastructures import UploadFile
 
+from partnerflow.api.bounds import RowId
 from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
+from partnerflow.api.errors import unprocessable
 from partnerflow.api.routes.unsubscribe import _PAGE
 from partnerflow.config import Settings
 from partnerflow.domain.prospects import (
@@ -75,7 +77,7 @@ async def import_prospects(
         columns = parse_mapping(mapping or [])
         return await run_in_threadpool(_import, engine, program, text, columns)
     except CsvFormatError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(str(exc), "body") from exc
 
 
 def _import(engine: Engine, program: str, text: str, mapping: dict[str, str]) -> ImportReport:
@@ -96,9 +98,7 @@ async def _csv_text(request: Request) -> str:
         form = await request.form()
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, "send the CSV in a form field named file"
-            )
+            raise unprocessable("send the CSV in a form field named file", "body", "file")
         size = upload.size or 0
         data = await upload.read() if size <= MAX_UPLOAD else b""
     else:
@@ -109,7 +109,7 @@ async def _csv_text(request: Request) -> str:
     try:
         return decode_csv(data)
     except CsvFormatError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(str(exc), "body") from exc
 
 
 @campaigns_router.post("", status_code=status.HTTP_201_CREATED, response_model=CampaignView)
@@ -120,12 +120,12 @@ async def create_campaign(
     try:
         campaign_id = await start_campaign(engine, client, settings, body)
     except CampaignRefused as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(str(exc), "body", "prospect_ids") from exc
     return await run_in_threadpool(campaign_view, engine, campaign_id)
 
 
 @campaigns_router.get("/{campaign_id}", response_model=CampaignView)
-def get_campaign(campaign_id: int, engine: EngineDep, _manager: ManagerDep) -> CampaignView:
+def get_campaign(campaign_id: RowId, engine: EngineDep, _manager: ManagerDep) -> CampaignView:
     """A campaign and its progress, counted from the store."""
     try:
         return campaign_view(engine, campaign_id)

@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Engine
 
+from partnerflow.api.bounds import Offset, OptionalRowId, RowId
 from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
 from partnerflow.domain.webhooks import ALL_EVENTS, EVENT_TYPES, DeliveryPolicy
 from partnerflow.services.webhooks import start_delivery
@@ -101,7 +102,9 @@ def list_subscriptions(
 
 
 @router.delete("/{subscription_id}", response_model=SubscriptionOut, responses={404: {}})
-def deactivate_subscription(subscription_id: int, engine: EngineDep, _manager: ManagerDep) -> SubscriptionOut:
+def deactivate_subscription(
+    subscription_id: RowId, engine: EngineDep, _manager: ManagerDep
+) -> SubscriptionOut:
     """Stop sending to a subscription (its pending retries end too); deliveries stay listed."""
     with session_scope(engine) as session:
         row = store.deactivate(session, subscription_id)
@@ -115,10 +118,10 @@ def list_deliveries(
     engine: EngineDep,
     _manager: ManagerDep,
     status: Literal["pending", "delivered", "failed"] | None = None,
-    subscription_id: int | None = None,
+    subscription_id: OptionalRowId = None,
     event_type: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> DeliveryList:
     """Deliveries, newest first, with their status and attempts."""
     with session_scope(engine) as session:
@@ -133,7 +136,7 @@ def list_deliveries(
     responses={404: {}, 409: {"description": "subscription inactive"}},
 )
 async def replay_delivery(
-    delivery_id: int, engine: EngineDep, client: TemporalDep, settings: SettingsDep, _manager: ManagerDep
+    delivery_id: RowId, engine: EngineDep, client: TemporalDep, settings: SettingsDep, _manager: ManagerDep
 ) -> DeliveryOut:
     """Send a delivery again now: same event id and body, a fresh signature, retried as usual."""
     delivery = await run_in_threadpool(_reset, engine, delivery_id)

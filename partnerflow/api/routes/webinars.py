@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from partnerflow.api.bounds import RowId
 from partnerflow.api.deps import EngineDep, ManagerDep, TemporalDep
+from partnerflow.api.errors import unprocessable
 from partnerflow.services import onboarding as operations
 from partnerflow.services.onboarding import WebinarIn
 from partnerflow.store import onboarding as store
@@ -60,7 +62,7 @@ class AttendanceOut(BaseModel):
 def create_webinar(body: WebinarIn, engine: EngineDep, _manager: ManagerDep) -> WebinarOut:
     """Schedule a session; partners waiting for training are invited to the next one with room."""
     if body.starts_at <= utcnow():
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "starts_at must be in the future")
+        raise unprocessable("starts_at must be in the future", "body", "starts_at")
     with session_scope(engine) as session:
         webinar = Webinar(**body.model_dump(mode="json", exclude={"starts_at"}), starts_at=body.starts_at)
         session.add(webinar)
@@ -80,7 +82,7 @@ def list_webinars(engine: EngineDep, _manager: ManagerDep, upcoming: bool = True
 
 @router.post("/{webinar_id}/attendance", response_model=AttendanceOut)
 async def record_attendance(
-    webinar_id: int, body: AttendanceIn, engine: EngineDep, client: TemporalDep, _manager: ManagerDep
+    webinar_id: RowId, body: AttendanceIn, engine: EngineDep, client: TemporalDep, _manager: ManagerDep
 ) -> AttendanceOut:
     """Record who attended (one partner or a whole attendance export); each workflow moves on."""
     if await run_in_threadpool(_missing, engine, webinar_id):
