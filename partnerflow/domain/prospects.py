@@ -13,6 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from partnerflow.domain.stages import DEFAULT_LOCALE, LOCALES
+from partnerflow.domain.urls import url_or_note
 
 # --- CSV import ----------------------------------------------------------------------------------
 
@@ -150,7 +151,9 @@ def clean_row(row: int, values: dict[str, str]) -> ProspectRow | RowResult:
     name = values.get("name") or " ".join(filter(None, (values.get("first_name"), values.get("last_name"))))
     locale, note = _locale(values.get("locale", ""))
     cut = {key: (values.get(key) or None) and values[key][:limit] for key, limit in LIMITS.items()}
-    return ProspectRow(row, email, (name or "")[:200], cut["company"], cut["website"], cut["audience"],
+    website, dropped = url_or_note("website", values.get("website", ""), LIMITS["website"])  # never cut
+    note = "; ".join(filter(None, (note, dropped)))
+    return ProspectRow(row, email, (name or "")[:200], cut["company"], website, cut["audience"],
                        cut["source"], locale, cut["consent_note"], note)  # fmt: skip
 
 

@@ -14,6 +14,8 @@ from pydantic import (
     StringConstraints,
 )
 
+from partnerflow.domain.urls import WebsiteUrl
+
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Optional200 = Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=200)]
 
@@ -35,7 +37,7 @@ class SignupPayload(BaseModel):
     email: Annotated[EmailStr, BeforeValidator(_strip), AfterValidator(normalize_email)]
     name: NonEmpty
     company: Optional200 = None
-    website: Optional200 = None
+    website: WebsiteUrl = None  # absolute http(s) only: it becomes a link on the dashboard
     phone: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=50)] = None
     program: Annotated[
         str,

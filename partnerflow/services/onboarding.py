@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from sqlalchemy import Engine
 from sqlmodel import col, select
 from temporalio.client import Client
@@ -16,6 +16,7 @@ from temporalio.service import RPCError
 from partnerflow.config import Settings
 from partnerflow.domain.lifecycle import workflow_id_for
 from partnerflow.domain.onboarding import TermsPublished, WebinarAttended
+from partnerflow.domain.urls import HttpUrlStr
 from partnerflow.store import onboarding as store
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner, TermsVersion, Webinar, WebinarSeat, utcnow
@@ -113,7 +114,7 @@ async def _signal_all(client: Client, partner_ids: list[str], signal: str, arg: 
 class WebinarIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     starts_at: AwareDatetime = Field(description="ISO 8601 with offset, e.g. 2026-12-01T16:00:00+01:00")
-    join_url: HttpUrl
+    join_url: HttpUrlStr
     capacity: int = Field(gt=0, le=100_000)
     timezone: str = Field(default="UTC", description="IANA zone for display, e.g. Europe/Warsaw")
     duration_minutes: int = Field(default=60, gt=0, le=600)

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from partnerflow.api.dashboard.auth import CSRF_FIELD, FLASH_COOKIE, PATH, DashboardSession, read_flash
+from partnerflow.rendering import links
 from partnerflow.rendering.templates import TEMPLATES_DIR
 from partnerflow.store.models import utcnow
 
@@ -117,6 +118,7 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.filters.update(age=age, when=when, number=number, percent=percent, trend=trend)
+links.install(_env)
 _env.globals.update(page_url=page_url, csrf_field=CSRF_FIELD, nav=NAV)
 
 

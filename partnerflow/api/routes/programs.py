@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, HTTPException, status
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
@@ -16,6 +16,7 @@ from partnerflow.api.errors import unprocessable
 from partnerflow.domain.engagement import EngagementRules, program_rules
 from partnerflow.domain.kpis import TierRule
 from partnerflow.domain.limits import MAX_DAYS, MAX_ID
+from partnerflow.domain.urls import HttpUrlStr
 from partnerflow.services import onboarding as operations
 from partnerflow.store import onboarding as store
 from partnerflow.store import performance
@@ -29,7 +30,7 @@ ResourceKind = Literal["logo", "banner", "product_sheet", "guide", "video"]
 
 class ProgramIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    landing_url: HttpUrl
+    landing_url: HttpUrlStr
     currency: str | None = Field(
         default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217; events in another currency are refused"
     )
@@ -80,14 +81,14 @@ class TermsOut(BaseModel):
 class ResourceIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     kind: ResourceKind
-    url: HttpUrl
+    url: HttpUrlStr
     locale: Literal["en", "fr", "de", "pl"] | None = None
     tier: str | None = Field(default=None, max_length=32)
 
 
 class ResourceOut(ResourceIn):
     resource_id: int
-    url: str  # type: ignore[assignment]
+    url: str  # as stored: a URL saved before the check existed is still listed
 
 
 @router.put("/{program}", response_model=ProgramOut)
@@ -108,7 +109,7 @@ def update_program(
             row.currency = body.currency
         if body.monthly_costs is not None:
             row.monthly_costs = body.monthly_costs
-        row.name, row.landing_url = body.name, str(body.landing_url)
+        row.name, row.landing_url = body.name, body.landing_url
         session.add(row)
         return ProgramOut(
             program=row.id,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
@@ -14,6 +13,7 @@ from sqlalchemy import Engine
 
 from partnerflow.api.bounds import Offset, OptionalRowId, RowId
 from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
+from partnerflow.domain.urls import HttpUrlStr
 from partnerflow.domain.webhooks import ALL_EVENTS, EVENT_TYPES, DeliveryPolicy
 from partnerflow.services.webhooks import start_delivery
 from partnerflow.store import webhooks as store
@@ -26,19 +26,11 @@ routers = (router, deliveries_router)
 
 
 class SubscriptionIn(BaseModel):
-    url: str = Field(max_length=2000, description="http(s) URL that receives signed POSTs")
+    url: HttpUrlStr = Field(description="http(s) URL that receives signed POSTs")
     event_types: list[str] = Field(min_length=1, description=f"any of {', '.join(EVENT_TYPES)}, or ['*']")
     secret: str | None = Field(
         default=None, min_length=16, max_length=128, description="generated (and shown once) when empty"
     )
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("url must be an absolute http:// or https:// URL")
-        return value.strip()
 
     @field_validator("event_types")
     @classmethod
