@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     slack_allowed_users: str = ""
     # --- end Slack interactivity ---
 
+    # --- Hostile world: security headers (docs/security.md) ---
+    hsts_max_age: int = 31_536_000  # Strict-Transport-Security over https (0: not sent)
+    trust_forwarded_proto: bool = False  # a TLS-terminating proxy sets X-Forwarded-Proto
+    # --- end hostile world ---
+
     approval_reminder: timedelta = timedelta(days=2)
     approval_escalation: timedelta = timedelta(days=5)
 

@@ -15,6 +15,7 @@ from temporalio.client import Client
 from partnerflow import __version__
 from partnerflow.api import dashboard
 from partnerflow.api.routes import (
+    assets,
     events,
     health,
     kpis,
@@ -32,6 +33,7 @@ from partnerflow.api.routes import (
     webhooks,
     webinars,
 )
+from partnerflow.api.security import SecurityHeaders
 from partnerflow.config import Settings, warn_insecure_public_url
 from partnerflow.services.temporal import connect
 from partnerflow.store.db import make_engine
@@ -66,8 +68,10 @@ def create_app(
         version=__version__,
         summary="Partner program lifecycle automation on Temporal.",
         lifespan=lifespan,
+        docs_url=None,  # served by routes/assets.py: the same Swagger UI without an inline script
     )
     app.state.settings = settings
+    app.add_middleware(SecurityHeaders, settings=settings)
     for module in (
         webhooks,
         partners,
@@ -83,6 +87,7 @@ def create_app(
         slack,
         unsubscribe,
         health,
+        assets,
         dashboard,
     ):
         app.include_router(module.router)

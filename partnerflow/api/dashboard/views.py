@@ -18,14 +18,9 @@ from partnerflow.rendering.templates import TEMPLATES_DIR
 from partnerflow.store.models import utcnow
 
 PAGE_SIZE = 50
-# Pages show who decided what: keep them out of caches and other sites' frames.
-HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'",
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-}
+# Pages show who decided what: keep them out of caches and other sites' frames. The Content-Security-
+# Policy and nosniff come from api/security.py, like every page's; links out send no Referer at all.
+HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
 NAV = (
     ("pipeline", "Pipeline", PATH),
     ("applications", "Applications", f"{PATH}/applications"),

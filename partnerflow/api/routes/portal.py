@@ -16,24 +16,24 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Engine
-from sqlmodel import select
 from temporalio.client import Client
 
 from partnerflow.api.deps import EngineDep, SettingsDep, TemporalDep
+from partnerflow.api.portal_page import page_context
 from partnerflow.api.portal_text import locale_for, texts
 from partnerflow.config import Settings
 from partnerflow.domain.lifecycle import PartnerStatus
 from partnerflow.domain.limits import MAX_ID
 from partnerflow.domain.onboarding import TermsAccepted
-from partnerflow.domain.stages import CHECKLIST_ITEMS, Stage, empty_checklist
-from partnerflow.rendering.calendar import webinar_context, webinar_ics
+from partnerflow.domain.stages import Stage, empty_checklist
+from partnerflow.rendering.calendar import webinar_ics
 from partnerflow.rendering.templates import Renderer
 from partnerflow.rendering.tokens import PortalTokenExpired, PortalTokenInvalid, read_portal_token
 from partnerflow.services.partners import live_status, signal_terms_accepted
 from partnerflow.services.portal import NoPortal, request_portal_link
 from partnerflow.store import onboarding
 from partnerflow.store.db import session_scope
-from partnerflow.store.models import Partner, TermsAcceptance, TrackingLink, Webinar
+from partnerflow.store.models import Partner, TermsAcceptance, Webinar
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/portal", tags=["portal"])
@@ -81,7 +81,7 @@ async def portal_page(token: str, request: Request, settings: SettingsDep, engin
             raise _Denied(_notice(request, partner, 403, "rejected"))
     except _Denied as denied:
         return denied.response
-    context = await run_in_threadpool(_page_context, engine, settings, partner, live)
+    context = await run_in_threadpool(page_context, engine, settings, partner, live)
     return _render("page", partner.locale, base_url=f"/portal/{token}", **context)
 
 
@@ -231,41 +231,6 @@ async def _live_status(client: Client | None, partner: Partner) -> PartnerStatus
     """Stage and checklist from the workflow; the stored stage, nothing ticked, if it can't answer."""
     stored = PartnerStatus(partner.id, Stage(partner.stage), empty_checklist(), partner.tier, [])
     return await live_status(client, partner.id, stored, _QUERY_TIMEOUT, tolerate_errors=True)
-
-
-def _page_context(
-    engine: Engine, settings: Settings, partner: Partner, live: PartnerStatus
-) -> dict[str, Any]:
-    t = texts(locale_for(partner.locale))
-    with session_scope(engine) as session:
-        terms = onboarding.current_terms(session, partner.program)
-        accepted = onboarding.acceptance_of(session, partner.id, terms) if terms else None
-        latest = onboarding.latest_acceptance(session, partner.id)
-        tier = live.tier or partner.tier
-        resources = onboarding.resources_for(session, partner.program, partner.locale, tier)
-        link = session.exec(select(TrackingLink).where(TrackingLink.partner_id == partner.id)).first()
-        seat = onboarding.upcoming_seat(session, partner.id)
-    # The store knows of an acceptance before the workflow has taken the signal (or when it can't answer).
-    done = live.checklist | ({"terms_accepted": True} if accepted else {})
-    checklist = [
-        {"key": key, "label": t.get(f"item.{key}", key), "done": bool(done.get(key))}
-        for key in CHECKLIST_ITEMS
-    ]
-    outdated = terms and not accepted and latest and latest.version < terms.version
-    return {
-        "partner_name": partner.name,
-        "stage": t.get(f"stage.{live.stage.value}", live.stage.value),
-        "checklist": checklist,
-        "done": sum(item["done"] for item in checklist),
-        "total": len(checklist),
-        "terms": terms,
-        "accepted": accepted
-        and {"version": accepted.version, "date": accepted.accepted_at.date().isoformat()},
-        "outdated_version": latest.version if outdated and latest else None,
-        "resources": resources,
-        "tracking_url": settings.tracking_url(link.code) if link else None,
-        "webinar": webinar_context(seat[0], partner.locale) if seat else None,
-    }
 
 
 async def _accept_body(request: Request, as_json: bool) -> AcceptBody:
