@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 from partnerflow import __version__
 from partnerflow.api import dashboard
+from partnerflow.api.limits import BodyLimits
 from partnerflow.api.routes import (
     assets,
     events,
@@ -71,6 +72,8 @@ def create_app(
         docs_url=None,  # served by routes/assets.py: the same Swagger UI without an inline script
     )
     app.state.settings = settings
+    # Outermost last: security headers go on every answer, the body limits' 413/422 included.
+    app.add_middleware(BodyLimits, settings=settings)
     app.add_middleware(SecurityHeaders, settings=settings)
     for module in (
         webhooks,

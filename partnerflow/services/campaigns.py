@@ -29,7 +29,7 @@ from partnerflow.store.models import Campaign
 from partnerflow.workflows.recruitment import RecruitmentCampaignWorkflow
 
 log = logging.getLogger(__name__)
-MAX_PROSPECTS = 100_000  # ids in one campaign body; omit them to take every new prospect
+MAX_PROSPECTS = 10_000  # ids in one campaign body (PARTNERFLOW_MAX_JSON_ITEMS); omit for all new ones
 
 
 class StepIn(BaseModel):

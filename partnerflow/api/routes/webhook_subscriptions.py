@@ -27,7 +27,9 @@ routers = (router, deliveries_router)
 
 class SubscriptionIn(BaseModel):
     url: HttpUrlStr = Field(description="http(s) URL that receives signed POSTs")
-    event_types: list[str] = Field(min_length=1, description=f"any of {', '.join(EVENT_TYPES)}, or ['*']")
+    event_types: list[str] = Field(
+        min_length=1, max_length=50, description=f"any of {', '.join(EVENT_TYPES)}, or ['*']"
+    )
     secret: str | None = Field(
         default=None, min_length=16, max_length=128, description="generated (and shown once) when empty"
     )
