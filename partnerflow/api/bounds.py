@@ -18,3 +18,6 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ID, description=f"a positive id (at mos
 OptionalRowId = Annotated[int | None, Query(ge=1, le=MAX_ID, description=f"a positive id (at most {MAX_ID})")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")]
 PageNumber = Annotated[int, Query(ge=1, le=MAX_ID, description="1-based; past the last page shows the last")]
+ProgramId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[\w.-]+$", description="letters, digits, _ . - (≤ 64)")
+]

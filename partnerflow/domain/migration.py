@@ -142,12 +142,17 @@ def read_csv(content: bytes) -> tuple[list[str], list[dict[str, str]]]:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = content.decode("latin-1")
+    text = text.replace("\x00", "")  # NUL is never data, and PostgreSQL cannot store it
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    if not reader.fieldnames:
-        raise MappingError("the file is empty or has no header row")
-    rows = [{k: (v or "") for k, v in row.items() if k is not None} for row in reader]
+    rows: list[dict[str, str]] = []
+    try:
+        if not reader.fieldnames:
+            raise MappingError("the file is empty or has no header row")
+        rows.extend({k: (v or "") for k, v in row.items() if k is not None} for row in reader)
+    except csv.Error as exc:  # e.g. a field over 128 KiB
+        raise MappingError(f"line {len(rows) + 2} is not readable CSV: {exc}") from None
     return [h for h in reader.fieldnames if h], rows
 
 

@@ -84,7 +84,7 @@ class ImportReport:
 def decode_csv(data: bytes) -> str:
     for encoding in ("utf-8-sig", "cp1252"):  # spreadsheets on Windows still save cp1252
         try:
-            return data.decode(encoding)
+            return data.decode(encoding).replace("\x00", "")  # NUL: never data, and not storable
         except UnicodeDecodeError:
             continue
     raise CsvFormatError("the CSV must be UTF-8 encoded")
@@ -133,11 +133,14 @@ def read_csv(text: str, mapping: dict[str, str]) -> Iterator[ProspectRow | RowRe
     if not headers:
         raise CsvFormatError("the file is empty")
     columns = {f: headers.index(h) for f, h in resolve_columns(headers, mapping).items()}
-    for number, cells in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        values = {f: cells[i].strip() if i < len(cells) else "" for f, i in columns.items()}
-        yield clean_row(number, values)
+    try:
+        for number, cells in enumerate(reader, start=2):
+            if any(cell.strip() for cell in cells):
+                yield clean_row(
+                    number, {f: cells[i].strip() if i < len(cells) else "" for f, i in columns.items()}
+                )
+    except csv.Error as exc:  # e.g. a field over 128 KiB
+        raise CsvFormatError(f"line {reader.line_num} is not readable CSV: {exc}") from None
 
 
 def clean_row(row: int, values: dict[str, str]) -> ProspectRow | RowResult:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
+from partnerflow.api.bounds import ProgramId
 from partnerflow.api.deps import EngineDep, ManagerDep
 from partnerflow.api.errors import unprocessable
 from partnerflow.domain.kpis import Kpis, Segment, TierRule, Totals, commission, kpis, segments
@@ -83,7 +84,7 @@ def partner_kpis(
 
 @router.get("/programs/{program}/kpis", response_model=ProgramKpisOut)
 def program_kpis(
-    program: str, engine: EngineDep, _m: ManagerDep, start: str | None = _FROM, end: str | None = _TO
+    program: ProgramId, engine: EngineDep, _m: ManagerDep, start: str | None = _FROM, end: str | None = _TO
 ) -> ProgramKpisOut:
     """The whole program: totals, commission owed to all partners, ROI after program costs, segments."""
     begin, finish = _period(start, end)

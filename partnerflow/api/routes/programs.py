@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, HTTPException, status
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
+from partnerflow.api.bounds import ProgramId
 from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
 from partnerflow.api.errors import unprocessable
 from partnerflow.domain.engagement import EngagementRules, program_rules
@@ -93,7 +94,7 @@ class ResourceOut(ResourceIn):
 
 @router.put("/{program}", response_model=ProgramOut)
 def update_program(
-    program: str, body: ProgramIn, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
+    program: ProgramId, body: ProgramIn, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
 ) -> ProgramOut:
     """Set the program's name, the landing page tracking links redirect to, its currency and costs."""
     with session_scope(engine) as session:
@@ -120,7 +121,7 @@ def update_program(
 
 @router.put("/{program}/tiers", response_model=list[TierIn])
 def set_tiers(
-    program: str,
+    program: ProgramId,
     body: Annotated[list[TierIn], Body(min_length=1, max_length=50)],
     engine: EngineDep,
     settings: SettingsDep,
@@ -141,7 +142,7 @@ def set_tiers(
 
 
 @router.get("/{program}/tiers", response_model=list[TierIn])
-def get_tiers(program: str, engine: EngineDep, _m: ManagerDep) -> list[TierIn]:
+def get_tiers(program: ProgramId, engine: EngineDep, _m: ManagerDep) -> list[TierIn]:
     """The program's tiers by rank (the defaults until some are set)."""
     with session_scope(engine) as session:
         return _tiers(performance.tier_rules(session, program))
@@ -149,7 +150,7 @@ def get_tiers(program: str, engine: EngineDep, _m: ManagerDep) -> list[TierIn]:
 
 @router.post("/{program}/ingestion-key", status_code=status.HTTP_201_CREATED, response_model=IngestionKeyOut)
 def rotate_ingestion_key(
-    program: str, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
+    program: ProgramId, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
 ) -> IngestionKeyOut:
     """A new key for POST /events (only this program's partners); the old one stops working.
     Shown once: store it in the tracking platform."""
@@ -162,7 +163,7 @@ def rotate_ingestion_key(
 
 @router.post("/{program}/terms", status_code=status.HTTP_201_CREATED, response_model=TermsOut)
 async def publish_terms(
-    program: str,
+    program: ProgramId,
     body: TermsIn,
     engine: EngineDep,
     client: TemporalDep,
@@ -177,7 +178,7 @@ async def publish_terms(
 
 
 @router.get("/{program}/terms", response_model=TermsOut)
-def current_terms(program: str, engine: EngineDep, _m: ManagerDep) -> TermsOut:
+def current_terms(program: ProgramId, engine: EngineDep, _m: ManagerDep) -> TermsOut:
     """The version partners accept today."""
     with session_scope(engine) as session:
         terms = store.current_terms(session, program)
@@ -187,7 +188,7 @@ def current_terms(program: str, engine: EngineDep, _m: ManagerDep) -> TermsOut:
 
 
 @router.post("/{program}/resources", status_code=status.HTTP_201_CREATED, response_model=ResourceOut)
-def add_resource(program: str, body: ResourceIn, engine: EngineDep, _m: ManagerDep) -> ResourceOut:
+def add_resource(program: ProgramId, body: ResourceIn, engine: EngineDep, _m: ManagerDep) -> ResourceOut:
     """Add an asset to the program's library."""
     with session_scope(engine) as session:
         resource = Resource(program=program, **body.model_dump(mode="json"))
@@ -198,7 +199,7 @@ def add_resource(program: str, body: ResourceIn, engine: EngineDep, _m: ManagerD
 
 @router.get("/{program}/resources", response_model=list[ResourceOut])
 def list_resources(
-    program: str, engine: EngineDep, _m: ManagerDep, locale: str | None = None, tier: str | None = None
+    program: ProgramId, engine: EngineDep, _m: ManagerDep, locale: str | None = None, tier: str | None = None
 ) -> list[ResourceOut]:
     """The library, or what one locale/tier sees when those are given."""
     with session_scope(engine) as session:
@@ -232,7 +233,7 @@ class EngagementIn(BaseModel):
 
 @router.put("/{program}/engagement", response_model=EngagementRules)
 def set_engagement(
-    program: str, body: EngagementIn, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
+    program: ProgramId, body: EngagementIn, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
 ) -> EngagementRules:
     """Set the program's engagement thresholds; partners' workflows use them from their next check."""
     with session_scope(engine) as session:
@@ -243,7 +244,9 @@ def set_engagement(
 
 
 @router.get("/{program}/engagement", response_model=EngagementRules)
-def get_engagement(program: str, engine: EngineDep, settings: SettingsDep, _m: ManagerDep) -> EngagementRules:
+def get_engagement(
+    program: ProgramId, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
+) -> EngagementRules:
     """The thresholds in force for the program (defaults merged with its overrides)."""
     with session_scope(engine) as session:
         row = store.ensure_program(session, program, settings.default_landing_url)
