@@ -35,10 +35,10 @@ async def app_client(tmp_path: Path, engine: Engine) -> AsyncIterator[httpx.Asyn
         yield client
 
 
-def _client(tmp_path: Path, engine: Engine, **overrides: Any) -> httpx.AsyncClient:
+def _client(tmp_path: Path, engine: Engine, temporal: object = None, **overrides: Any) -> httpx.AsyncClient:
     settings = make_settings(tmp_path, slack_signing_secret=SecretStr(SLACK_SECRET), **overrides)
     app = create_app(settings, engine, temporal=None)
-    app.state.engine, app.state.temporal = engine, None  # what the lifespan sets; no Temporal needed here
+    app.state.engine, app.state.temporal = engine, temporal  # what the lifespan sets; Temporal is not reached
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://partnerflow.test")
 
 
@@ -223,3 +223,37 @@ async def test_nul_is_refused_in_urls_and_bodies_before_it_reaches_the_database(
             response.json()["detail"][0]["msg"] == "the body must not contain NUL characters (\\u0000, %00)"
         )
     assert escaped.status_code == 200, escaped.text  # a backslash, then "u0000": text, not NUL
+
+
+# --- integer bounds (the schemathesis finding) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "where"),
+    [
+        ("GET", "/campaigns/36893488147419103231", ["path", "campaign_id"]),
+        ("GET", "/migrations/36893488147419103231", ["path", "run_id"]),
+        ("DELETE", "/webhook-subscriptions/36893488147419103231", ["path", "subscription_id"]),
+        ("POST", "/webhook-deliveries/36893488147419103231/replay", ["path", "delivery_id"]),
+        (
+            "GET",
+            "/webhook-deliveries?subscription_id=-3837218906190988777095168",
+            ["query", "subscription_id"],
+        ),
+        ("GET", "/webinars/0/attendance", None),  # not a route for GET: 405, still no 500
+        ("POST", "/webinars/2147483648/attendance", ["path", "webinar_id"]),
+        ("GET", "/outbox?offset=9223372036854775808", ["query", "offset"]),
+        ("GET", "/partners/p1/kpis?from=0001-01-01", ["query", "from"]),
+    ],
+)
+async def test_ids_and_offsets_beyond_the_columns_are_a_422_naming_the_parameter(
+    tmp_path: Path, engine: Engine, method: str, path: str, where: list[str] | None
+) -> None:
+    async with _client(tmp_path, engine, temporal=object()) as client:  # routes needing it answer 422 first
+        response = await client.request(method, path, headers=ALICE, json={"partner_ids": ["p"]})
+
+    if where is None:
+        assert response.status_code == 405
+        return
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == where
