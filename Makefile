@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: dev test lint install lock histories clean
+.PHONY: dev test lint install lock histories chaos clean
 
 # (Re)install into a project-local virtualenv whenever the lockfile changes: the exact, hashed
 # versions of requirements.lock, then the project itself without resolving anything again.
@@ -40,6 +40,11 @@ lock:
 ## Record workflow histories for the replay test (tests/histories/README.md); ARGS=--overwrite to redo.
 histories: install
 	$(BIN)/python tests/histories/record.py $(ARGS)
+
+## The chaos suite (not part of `make test`): PostgreSQL, dev server, 1 worker, 2 API processes,
+## broken on purpose. ARGS=--partners 30 for a shorter run; docs/measurements.md has the figures.
+chaos: install
+	$(BIN)/python bench/chaos.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

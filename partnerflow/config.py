@@ -8,6 +8,7 @@ import sys
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr, field_validator
@@ -34,6 +35,21 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "partnerflow"
     temporal_ui_url: str = "http://localhost:8233"
+    # --- Temporal cluster or Temporal Cloud: mTLS (client certificate) and/or API key ---
+    temporal_tls_cert: Path | None = None  # PEM client certificate (mTLS), with temporal_tls_key
+    temporal_tls_key: Path | None = None  # PEM private key of that certificate
+    temporal_tls_ca: Path | None = None  # PEM CA that signed the server's certificate (self-hosted)
+    temporal_tls_server_name: str | None = None  # name to verify the server certificate against
+    temporal_api_key: SecretStr | None = None  # Temporal Cloud API key (TLS is then on)
+
+    # --- Observability ---
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per line, with ids
+    log_level: str = "INFO"
+    # host:port where the worker serves Temporal SDK and partnerflow_* metrics (/metrics); empty: off
+    worker_metrics: str = ""
+    # The longest the API waits for Temporal in one call (start, signal, query, update): past it a
+    # decision answers 202 "accepted, applying" (or 503 when Temporal itself does not answer).
+    temporal_wait: timedelta = timedelta(seconds=10)
 
     webhook_secret: SecretStr | None = None
     webhook_tolerance_seconds: int = 300
@@ -64,6 +80,16 @@ class Settings(BaseSettings):
     trust_forwarded_proto: bool = False  # a TLS-terminating proxy sets X-Forwarded-Proto
     # --- end hostile world ---
 
+    # --- Rate limits (api/rate_limits.py): `limits` notation, "" switches one off ---
+    rate_limit_storage: str = "memory://"  # memory:// (per process), database, redis://host:6379, ...
+    rate_limit_login_ip: str = "20 per 15 minutes"  # dashboard sign-in attempts per IP
+    rate_limit_login_account: str = "10 per 15 minutes"  # sign-ins per manager (valid token)
+    rate_limit_portal: str = "60 per minute"  # portal requests per IP (token guessing)
+    rate_limit_redirect: str = "120 per minute"  # counted clicks on /r/<code> per IP
+    rate_limit_unsubscribe: str = "20 per minute"  # unsubscribe pages and posts per IP
+    rate_limit_apply: str = "5 per minute"  # hosted application form posts per IP
+    # --- end rate limits ---
+
     approval_reminder: timedelta = timedelta(days=2)
     approval_escalation: timedelta = timedelta(days=5)
 
@@ -90,6 +116,28 @@ class Settings(BaseSettings):
                 return int(value)
         return value
 
+    @field_validator(
+        "rate_limit_login_ip",
+        "rate_limit_login_account",
+        "rate_limit_portal",
+        "rate_limit_redirect",
+        "rate_limit_unsubscribe",
+        "rate_limit_apply",
+    )
+    @classmethod
+    def _limit_notation(cls, value: str) -> str:
+        """Refuse at start-up what ``limits`` cannot read (e.g. ``10 per fortnight``)."""
+        if value.strip():
+            from limits import parse
+
+            try:
+                parse(value)
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is not a rate limit like '20 per 15 minutes' or '10/minute'"
+                ) from None
+        return value
+
     @property
     def effective_database_url(self) -> str:
         """The configured database, or a SQLite file under the data dir."""
@@ -114,6 +162,27 @@ class Settings(BaseSettings):
 
     def tracking_url(self, code: str) -> str:
         return f"{self.public_url.rstrip('/')}/r/{code}"
+
+    @property
+    def secret_values(self) -> list[str]:
+        """Every secret value this process knows, for the log redaction filter."""
+        values = [
+            secret.get_secret_value()
+            for secret in (
+                self.webhook_secret,
+                self.portal_secret,
+                self.sendgrid_api_key,
+                self.slack_bot_token,
+                self.slack_signing_secret,
+                self.temporal_api_key,
+            )
+            if secret is not None
+        ]
+        if self.manager_tokens is not None:
+            values += list(parse_manager_tokens(self.manager_tokens.get_secret_value()))
+        if self.webhook_secret is not None and self.portal_secret is None:
+            values.append(self.portal_signing_key)
+        return [value for value in values if value]
 
     @cached_property
     def manager_token_map(self) -> dict[str, str]:

@@ -22,6 +22,8 @@ from temporalio.client import (
 )
 from temporalio.worker import Worker
 
+from partnerflow.activities.approval import ApprovalActivities
+from partnerflow.activities.campaign_controls import CampaignControlActivities
 from partnerflow.activities.digest import DigestActivities
 from partnerflow.activities.engagement import EngagementActivities
 from partnerflow.activities.messaging import MessagingActivities
@@ -37,7 +39,8 @@ from partnerflow.services.webhooks import dispatch
 from partnerflow.workflows.digest import DIGEST_SCHEDULE_PREFIX, ProgramDigestWorkflow
 from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
 from partnerflow.workflows.migration import MigrationWorkflow
-from partnerflow.workflows.recruitment import ProspectOutreachWorkflow, RecruitmentCampaignWorkflow
+from partnerflow.workflows.outreach import ProspectOutreachWorkflow
+from partnerflow.workflows.recruitment import RecruitmentCampaignWorkflow
 from partnerflow.workflows.webhooks import WebhookDeliveryWorkflow
 
 log = logging.getLogger(__name__)
@@ -62,8 +65,10 @@ def activities(settings: Settings, engine: Engine) -> list[Any]:
     webhooks = WebhookActivities(engine, dispatch)
     migration = MigrationActivities(settings, engine, messaging, PartnerStarter(settings))
     recruitment = RecruitmentActivities(settings, engine, emails, slack)
+    approval = ApprovalActivities(engine)
     return [
         *recruitment.activities(),
+        *CampaignControlActivities(engine).activities(),
         migration.migration_progress,
         migration.migration_start_batch,
         migration.migration_nudge_batch,
@@ -84,6 +89,7 @@ def activities(settings: Settings, engine: Engine) -> list[Any]:
         store.record_stage,
         store.record_decision,
         store.pending_applications,
+        approval.match_approval_rule,
     ]
 
 

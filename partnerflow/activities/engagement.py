@@ -21,6 +21,7 @@ from partnerflow.domain.review import (
     TierChange,
     TierChangeResult,
 )
+from partnerflow.observability import metrics
 from partnerflow.store import onboarding, performance
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner, PerformanceEvent, Review, TrackingLink
@@ -86,6 +87,7 @@ class EngagementActivities:
             proposed = earned.name if earned.name != current else None
             numbers = kpis(totals, performance.rate_for(review.current_tier, rules))
             row = _review_row(session, partner, start, end, totals, numbers.commission)
+            first_time = row.id is None  # a retried activity finds its row: counted once
             row.segment, row.tier_before, row.tier_proposed = segment, review.current_tier, proposed
             row.revenue_share = (
                 round(max(totals.net_revenue, 0.0) / total_revenue, 4) if total_revenue else 0.0
@@ -95,7 +97,7 @@ class EngagementActivities:
             session.flush()
             assert row.id is not None
             pct = lambda v: "—" if v is None else f"{v * 100:.1f} %"  # noqa: E731
-            return ReviewResult(
+            result = ReviewResult(
                 review_id=row.id,
                 segment=segment,
                 proposed_tier=proposed,
@@ -110,6 +112,10 @@ class EngagementActivities:
                     "epc": "—" if numbers.epc is None else money(numbers.epc, program.currency),
                 },
             )
+        if first_time:
+            tier_change = "proposed" if proposed else "none"
+            metrics.count(metrics.REVIEWS, segment=segment, tier_change=tier_change)
+        return result
 
     @activity.defn(name="apply_tier_change")
     def apply_tier_change(self, change: TierChange) -> TierChangeResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -11,8 +12,15 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from partnerflow.config import Settings
-from partnerflow.domain.delivery import INVALID_RECIPIENT, PermanentDeliveryError
+from partnerflow.domain.delivery import (
+    INVALID_RECIPIENT,
+    MAX_PROVIDER_RETRY_AFTER_SECONDS,
+    PROVIDER_THROTTLED,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from partnerflow.domain.messages import DeliveryResult, EmailRequest, SlackRequest
+from partnerflow.observability import metrics
 from partnerflow.providers.email import (
     EmailAttachment,
     EmailBackend,
@@ -21,8 +29,8 @@ from partnerflow.providers.email import (
     unsubscribe_headers,
 )
 from partnerflow.providers.slack import OutboundSlack, SlackBackend
-from partnerflow.rendering.calendar import webinar_context, webinar_ics
-from partnerflow.rendering.slack_blocks import DECISION_TEMPLATES, decision_blocks
+from partnerflow.rendering.calendar import METHODS, webinar_context, webinar_ics
+from partnerflow.rendering.slack_partner_blocks import action_blocks
 from partnerflow.rendering.templates import Renderer, TemplateError
 from partnerflow.rendering.tokens import make_portal_token, make_unsubscribe_token
 from partnerflow.store import outbox
@@ -56,6 +64,7 @@ class MessagingActivities:
         if not request.essential:
             if partner.unsubscribed_at is not None:
                 log.info("%s not sent: partner %s unsubscribed", request.idempotency_key, partner.id)
+                metrics.count(metrics.NUDGES, template=request.template, outcome="suppressed")
                 return DeliveryResult(request.idempotency_key, "suppressed")
             token = make_unsubscribe_token(self.settings.portal_signing_key, partner.id)
             context["unsubscribe_url"] = f"{self.settings.public_url.rstrip('/')}/unsubscribe/{token}"
@@ -64,10 +73,7 @@ class MessagingActivities:
             webinar = self._webinar(request.webinar_id)
             context["webinar"] = webinar_context(webinar, partner.locale)
             if request.attach_calendar:
-                ics = webinar_ics(webinar, partner.email, partner.name, self.settings)
-                # A bare media type: METHOD:REQUEST is inside the .ics, and SendGrid refuses
-                # parameters in an attachment type.
-                attachments.append(EmailAttachment("invite.ics", "text/calendar", ics))
+                attachments.append(self._calendar(request, webinar, partner))
         rendered = _render_or_fail(lambda: self.renderer.email(request.template, partner.locale, context))
         draft = outbox.Draft(
             idempotency_key=request.idempotency_key,
@@ -103,7 +109,16 @@ class MessagingActivities:
                 ) from exc
             return self.email_backend.send(email)
 
-        return self._deliver(draft, self.email_backend.name, send)
+        if request.essential:
+            return self._deliver(draft, self.email_backend.name, send)
+        try:  # a nudge: counted as such too
+            result = self._deliver(draft, self.email_backend.name, send)
+        except Exception:
+            metrics.count(metrics.NUDGES, template=request.template, outcome="failed")
+            raise
+        if result.status == "sent":
+            metrics.count(metrics.NUDGES, template=request.template, outcome="sent")
+        return result
 
     @activity.defn(name="notify_managers")
     def notify_managers(self, request: SlackRequest) -> DeliveryResult:
@@ -122,11 +137,7 @@ class MessagingActivities:
             body_text=text,
             partner_id=request.partner_id,
         )
-        blocks = (
-            decision_blocks(text, request.partner_id)
-            if request.partner_id and request.template in DECISION_TEMPLATES
-            else []
-        )
+        blocks = action_blocks(request.template, text, request.partner_id, request.context)
         message = OutboundSlack(request.idempotency_key, channel, text, blocks)
         return self._deliver(draft, self.slack_backend.name, lambda: self.slack_backend.post(message))
 
@@ -137,16 +148,24 @@ class MessagingActivities:
             if record.status == "sent":
                 log.info("message %s already sent; not sending again", key)
                 return DeliveryResult(key, "duplicate", record.provider_message_id)
+        labels = {"channel": draft.channel, "template": draft.template, "backend": backend}
         try:
             provider_id = send()
         except PermanentDeliveryError as exc:
+            metrics.count(metrics.MESSAGES_FAILED, **labels, permanent="true")
             self._note_failure(key, str(exc), permanent=True)
             raise ApplicationError(str(exc), type=exc.kind, non_retryable=True) from exc
+        except TransientDeliveryError as exc:
+            self._note_failure(key, str(exc), permanent=False)
+            raise throttled(exc) from exc
         except Exception as exc:
+            metrics.count(metrics.MESSAGES_FAILED, **labels, permanent="false")
             self._note_failure(key, f"{type(exc).__name__}: {exc}", permanent=False)
             raise
         with session_scope(self.engine) as session:
             outbox.mark_sent(session, key, provider_id)
+        log.info("%s %s sent via %s (%s)", draft.channel, key, backend, draft.template)
+        metrics.count(metrics.MESSAGES_SENT, **labels)
         return DeliveryResult(key, "sent", provider_id)
 
     def _note_failure(self, key: str, error: str, permanent: bool) -> None:
@@ -172,6 +191,21 @@ class MessagingActivities:
             )
         return webinar
 
+    def _calendar(self, request: EmailRequest, webinar: Webinar, partner: Partner) -> EmailAttachment:
+        """The session as an .ics: an invitation or update (REQUEST) or its cancellation (CANCEL)."""
+        method = request.calendar_method
+        if method not in METHODS:
+            raise ApplicationError(
+                f"unknown calendar method {method!r}", type="TemplateError", non_retryable=True
+            )
+        sequence = webinar.sequence if request.calendar_sequence is None else request.calendar_sequence
+        ics = webinar_ics(
+            webinar, partner.email, partner.name, self.settings, method=method, sequence=sequence
+        )
+        # A bare media type: the METHOD is inside the .ics, and SendGrid refuses parameters in an
+        # attachment type.
+        return EmailAttachment("cancel.ics" if method == "CANCEL" else "invite.ics", "text/calendar", ics)
+
     def _partner_context(self, partner: Partner) -> dict[str, Any]:
         token = make_portal_token(self.settings.portal_signing_key, partner.id)
         return {
@@ -194,6 +228,18 @@ def _workflow_url(settings: Settings, partner_id: str) -> str:
         f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}"
         f"/workflows/partner-{partner_id}"
     )
+
+
+def throttled(exc: TransientDeliveryError) -> Exception:
+    """A transient failure for Temporal to retry; after the provider's own wait, when it gave one.
+
+    ``next_retry_delay`` replaces the retry policy's backoff for this attempt only, capped at
+    5 minutes; without a wait from the provider the exception goes on as it is.
+    """
+    if exc.retry_after is None:
+        return exc
+    delay = min(max(exc.retry_after, 1.0), MAX_PROVIDER_RETRY_AFTER_SECONDS)
+    return ApplicationError(str(exc), type=PROVIDER_THROTTLED, next_retry_delay=timedelta(seconds=delay))
 
 
 def _render_or_fail(render: Any) -> Any:

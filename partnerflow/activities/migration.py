@@ -24,6 +24,7 @@ from partnerflow.domain.lifecycle import HistoryEntry, LifecycleState
 from partnerflow.domain.messages import EmailRequest, SlackRequest, message_key
 from partnerflow.domain.migration import SOURCE_NAMES, PhaseProgress, Source
 from partnerflow.domain.stages import Stage
+from partnerflow.observability import metrics
 from partnerflow.store import migration_import as store
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import MigratedPartner, MigrationRun, Partner
@@ -90,6 +91,7 @@ class MigrationActivities:
     def migration_finish(self, run_id: int) -> None:
         with session_scope(self.engine) as session:
             store.set_run_status(session, run_id, "completed")
+        metrics.count(metrics.RUNS_COMPLETED, kind="migration")
 
     @activity.defn(name="migration_start_batch")
     async def migration_start_batch(self, batch: PhaseBatch) -> BatchResult:
@@ -103,7 +105,8 @@ class MigrationActivities:
                 for member, partner in group:
                     ok = await asyncio.to_thread(self._announce, run, member, partner)
                     sent, failed = sent + ok, failed + (not ok)
-            await asyncio.gather(*(self._start(client, run, member) for member, _ in group))
+            started = await asyncio.gather(*(self._start(client, run, member) for member, _ in group))
+            metrics.count(metrics.MIGRATION_PARTNERS, sum(started), phase=batch.phase, step="started")
             await asyncio.to_thread(self._mark_started, [member.id for member, _ in group if member.id])
             activity.heartbeat(group[-1][0].id)
         last = members[-1][0].id if members else after
@@ -126,6 +129,7 @@ class MigrationActivities:
                 context = self._context(run, member) | {"phase": max(batch.phases) + 1}
                 ok = self._email(partner, batch.purpose, "migration_reminder", context)
                 sent, failed = sent + ok, failed + (not ok)
+                metrics.count(metrics.MIGRATION_PARTNERS, phase=max(batch.phases) + 1, step="reminded")
             activity.heartbeat(member.id)
         last = members[-1][0].id if members else after
         return BatchResult(len(members), last or after, len(members) < batch.limit, sent, failed)
@@ -143,7 +147,7 @@ class MigrationActivities:
                 )
             return run, store.phase_members(session, run_id, phases, after, limit, started)
 
-    async def _start(self, client: Any, run: MigrationRun, member: MigratedPartner) -> None:
+    async def _start(self, client: Any, run: MigrationRun, member: MigratedPartner) -> bool:
         detail = f"from {SOURCE_NAMES[Source(run.source)]} (run {run.id}, {member.segment})"
         if member.legacy_tracking_code:
             detail += f", tracking code {member.legacy_tracking_code} kept"
@@ -155,6 +159,7 @@ class MigrationActivities:
         started = await self.start_partner(client, member.partner_id, run.program, state)
         if not started:
             log.info("lifecycle of migrated partner %s already exists", member.partner_id)
+        return started
 
     def _mark_started(self, member_ids: list[int]) -> None:
         with session_scope(self.engine) as session:

@@ -62,4 +62,5 @@ def session_view(webinar: Webinar) -> WebinarSession:
         starts_at=webinar.starts_at,
         ends_at=webinar.starts_at + timedelta(minutes=webinar.duration_minutes),
         join_url=webinar.join_url,
+        sequence=webinar.sequence,
     )

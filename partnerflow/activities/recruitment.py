@@ -23,6 +23,7 @@ from partnerflow.domain.prospects import (
     make_outreach_token,
     outreach_key,
 )
+from partnerflow.observability import metrics
 from partnerflow.providers.email import OutboundEmail, message_tags, unsubscribe_headers
 from partnerflow.store import outbox
 from partnerflow.store import prospects as store
@@ -48,7 +49,13 @@ class RecruitmentActivities(MessagingActivities):
 
     @activity.defn(name="send_outreach")
     def send_outreach(self, request: OutreachSend) -> OutreachResult:
-        """Send one step, unless the prospect signed up or the address is suppressed by now."""
+        """Send one step, unless the prospect signed up, the address is suppressed or the campaign was
+        paused or cancelled by now (answered as the status, nothing sent)."""
+        result = self._send_outreach(request)
+        metrics.count(metrics.CAMPAIGN_OUTREACH, step=request.step, outcome=result.status)
+        return result
+
+    def _send_outreach(self, request: OutreachSend) -> OutreachResult:
         key = outreach_key(request.prospect_id, request.campaign_id, request.step)
         with session_scope(self.engine) as session:
             prospect = session.get(Prospect, request.prospect_id)
@@ -57,6 +64,9 @@ class RecruitmentActivities(MessagingActivities):
                     f"prospect {request.prospect_id} not found", type="ProspectNotFound", non_retryable=True
                 )
             blocked = store.blocked_reason(session, prospect)
+            campaign = session.get(Campaign, request.campaign_id)
+            if not blocked and campaign is not None and campaign.status in ("paused", "cancelled"):
+                blocked = campaign.status  # a manager's control, before the sequence was told
             program = session.get(Program, prospect.program)
         if blocked:
             log.info("%s not sent: prospect %s is %s", key, prospect.id, blocked)
@@ -181,6 +191,7 @@ class RecruitmentActivities(MessagingActivities):
     def complete_campaign(self, ref: CampaignRef) -> None:
         with session_scope(self.engine) as session:
             campaign = session.get(Campaign, ref.campaign_id)
-            if campaign is not None and campaign.status == "running":
-                campaign.status = "completed"
+            if campaign is not None and campaign.status in ("running", "paused"):
+                campaign.status = "completed"  # every member has settled, even if paused meanwhile
                 session.add(campaign)
+                metrics.count(metrics.RUNS_COMPLETED, kind="campaign")

@@ -9,8 +9,10 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from partnerflow.domain.stages import Decision
+from partnerflow.observability import metrics
 from partnerflow.store import partners
 from partnerflow.store.db import session_scope
+from partnerflow.store.models import Application, Partner
 
 
 @dataclass
@@ -28,6 +30,7 @@ class DecisionRecord:
     reason: str | None
     share_reason: bool
     at: datetime
+    via: str = "manager"  # manager (API, dashboard), slack or rule; "rule:<name>" managers are rules
 
 
 @dataclass
@@ -58,6 +61,12 @@ class StoreActivities:
     @activity.defn(name="record_decision")
     def record_decision(self, record: DecisionRecord) -> None:
         with session_scope(self.engine) as session:
+            application = session.get(Application, record.partner_id)
+            # Counted once: a retry of this activity finds the application decided already.
+            first = application is not None and application.status == "pending"
+            submitted_at = application.submitted_at if application else None
+            partner = session.get(Partner, record.partner_id) if first else None
+            program = partner.program if partner else ""
             partners.record_decision(
                 session,
                 record.partner_id,
@@ -67,6 +76,11 @@ class StoreActivities:
                 share_reason=record.share_reason,
                 at=record.at,
             )
+        if first and submitted_at is not None:
+            outcome = "approved" if record.decision == Decision.APPROVE else "rejected"
+            metrics.count(metrics.DECISIONS, outcome=outcome, via=decided_via(record), program=program)
+            waited = max((record.at - submitted_at).total_seconds(), 0.0)
+            metrics.observe(metrics.TIME_TO_DECISION, waited, outcome=outcome)
 
     @activity.defn(name="pending_applications")
     def pending_applications(self, query: PendingApplicationsQuery) -> list[PendingApplication]:
@@ -83,3 +97,10 @@ class StoreActivities:
                 )
                 for application, partner in rows
             ]
+
+
+def decided_via(record: DecisionRecord) -> str:
+    """manager, slack or rule: an approval rule decides as ``rule:<name>``."""
+    if record.manager.startswith("rule:"):
+        return "rule"
+    return record.via

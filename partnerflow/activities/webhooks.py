@@ -33,9 +33,11 @@ from partnerflow.domain.webhooks import (
     DeliveryPolicy,
     WebhookEvent,
 )
+from partnerflow.observability import metrics
 from partnerflow.rendering import signing
 from partnerflow.store import webhooks as store
 from partnerflow.store.db import session_scope
+from partnerflow.store.models import WebhookDelivery
 
 log = logging.getLogger(__name__)
 
@@ -83,15 +85,17 @@ class WebhookActivities:
                     f"webhook delivery {delivery_id} not found", type=DELIVERY_NOT_FOUND, non_retryable=True
                 )
             delivery, subscription = found
-            url, secret, body, active = (
+            url, secret, body, active, event_type = (
                 subscription.url,
                 subscription.secret,
                 delivery.payload,
                 subscription.active,
+                delivery.event_type,
             )
             headers = _headers(secret, body.encode(), delivery.event_id, delivery.event_type)
         if not active:
-            self._failed(delivery_id, f"subscription {subscription.id} was deactivated", None, permanent=True)
+            deactivated = f"subscription {subscription.id} was deactivated"
+            self._failed(delivery_id, event_type, deactivated, None, permanent=True)
             raise ApplicationError(
                 f"subscription {subscription.id} is inactive", type=SUBSCRIPTION_INACTIVE, non_retryable=True
             )
@@ -99,17 +103,18 @@ class WebhookActivities:
             status, reply = post(url, body.encode(), headers, self.http_timeout)
         except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets
             reason = getattr(exc, "reason", exc)
-            self._failed(delivery_id, f"{url} unreachable: {reason}", None, permanent=False)
+            self._failed(delivery_id, event_type, f"{url} unreachable: {reason}", None, permanent=False)
             raise TransientDeliveryError(f"{url} unreachable: {reason}") from exc
         if 200 <= status < 300:
             with session_scope(self.engine) as session:
                 store.mark_delivered(session, delivery_id, status)
+            metrics.count(metrics.WEBHOOK_DELIVERIES, event_type=event_type)
             return DeliveryOutcome(delivery_id, DELIVERED, status)
         detail = f"subscriber answered {status}" + (f": {reply.strip()[:300]}" if reply.strip() else "")
         if is_transient_status(status):
-            self._failed(delivery_id, detail, status, permanent=False)
+            self._failed(delivery_id, event_type, detail, status, permanent=False)
             raise TransientDeliveryError(detail)
-        self._failed(delivery_id, detail, status, permanent=True)
+        self._failed(delivery_id, event_type, detail, status, permanent=True)
         raise ApplicationError(detail, type=WEBHOOK_REJECTED, non_retryable=True)
 
     @activity.defn(name="record_webhook_failure")
@@ -117,11 +122,16 @@ class WebhookActivities:
         """Retries are over: the delivery is failed (a replay from the API can still send it)."""
         with session_scope(self.engine) as session:
             store.give_up(session, failure.delivery_id, failure.error)
+            delivery = session.get(WebhookDelivery, failure.delivery_id)
+            event_type = delivery.event_type if delivery else "unknown"
+        metrics.count(metrics.WEBHOOK_FAILURES, event_type=event_type, kind="gave_up")
 
-    def _failed(self, delivery_id: int, error: str, status: int | None, permanent: bool) -> None:
-        log.warning(
-            "webhook delivery %s failed (%s): %s", delivery_id, "final" if permanent else "retry", error
-        )
+    def _failed(
+        self, delivery_id: int, event_type: str, error: str, status: int | None, permanent: bool
+    ) -> None:
+        kind = "final" if permanent else "retry"
+        log.warning("webhook delivery %s failed (%s): %s", delivery_id, kind, error)
+        metrics.count(metrics.WEBHOOK_FAILURES, event_type=event_type, kind=kind)
         with session_scope(self.engine) as session:
             store.note_failure(session, delivery_id, error, status, permanent=permanent)
 

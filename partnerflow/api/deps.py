@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
+from partnerflow.api.errors import responses
 from partnerflow.config import Settings
 
 
@@ -28,10 +29,17 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
         yield session
 
 
+RETRY_AFTER_SECONDS = 5  # what a 503 for Temporal trouble asks clients to wait
+
+
 def get_temporal(request: Request) -> Client:
     client = request.app.state.temporal
     if client is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Temporal is not reachable yet")
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "Temporal is not reachable yet",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     return client
 
 
@@ -64,3 +72,7 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 ManagerDep = Annotated[str, Depends(get_manager)]
+
+# Declared by every router of manager operations (``APIRouter(responses=MANAGER_AUTH)``), so each
+# operation documents the 401 that ManagerDep answers before the route runs.
+MANAGER_AUTH = responses(unauthorized="missing or invalid manager token (with WWW-Authenticate: Bearer)")

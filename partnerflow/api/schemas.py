@@ -14,6 +14,9 @@ class SignupAccepted(BaseModel):
     partner_id: str
     workflow_id: str
     status: str
+    reapply_after: datetime | None = Field(
+        default=None, description="a rejected applicant may apply again from then on (absent otherwise)"
+    )
 
 
 class PartnerSummary(BaseModel):
@@ -37,6 +40,10 @@ class PartnerDetail(PartnerSummary):
     checklist: dict[str, bool]
     history: list[HistoryEntry]
     workflow_id: str
+    paused: bool = Field(default=False, description="nudges paused by a manager (active partners)")
+    tier_proposal: str | None = Field(
+        default=None, description="the tier a review proposes, waiting for POST .../tier-decision"
+    )
 
 
 class DecisionBody(BaseModel):
@@ -55,6 +62,13 @@ class ChecklistBody(BaseModel):
 class DecisionResponse(BaseModel):
     partner_id: str
     stage: str
+
+
+class DecisionPendingResponse(BaseModel):
+    """202: the workflow accepted (durably recorded) the decision and is applying it."""
+
+    partner_id: str
+    status: str = "accepted, applying"  # recorded by the workflow; GET /partners/{id} shows the stage
 
 
 class OutboxItem(BaseModel):

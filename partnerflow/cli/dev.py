@@ -18,6 +18,8 @@ from pydantic import SecretStr
 
 from partnerflow.api.main import create_app
 from partnerflow.config import Settings, bundled_binary
+from partnerflow.observability import tracing
+from partnerflow.observability.runtime import metrics_url, worker_runtime
 from partnerflow.services.demo import DEMO_PROGRAM, ensure_demo_program
 from partnerflow.services.temporal import connect
 from partnerflow.store.db import make_engine, upgrade
@@ -97,6 +99,8 @@ async def run_dev(
     settings.temporal_ui_url = f"http://localhost:{ui_port}"
     if "PARTNERFLOW_PUBLIC_URL" not in os.environ:
         settings.public_url = f"http://localhost:{api_port}"
+    if "worker_metrics" not in settings.model_fields_set:  # unset: on, on a free port
+        settings.worker_metrics = f"127.0.0.1:{_free_port(avoid={api_port, temporal_port, ui_port})}"
     shown = dev_secrets(settings)
     engine = make_engine(settings.effective_database_url)
     await asyncio.to_thread(upgrade, engine)
@@ -111,11 +115,14 @@ async def run_dev(
         loop.add_signal_handler(sig, stop.set)
 
     temporal = start_temporal(settings, temporal_port, ui_port)
+    provider = None
     try:
         await wait_for_port(temporal_port, temporal)
-        client = await connect(settings)
-        app = create_app(settings, engine=engine, temporal=client)
-        server = _Server(uvicorn.Config(app, host="127.0.0.1", port=api_port, log_level="info"))
+        provider = tracing.setup_tracing("partnerflow")
+        client = await connect(settings, worker_runtime(settings), tracing.temporal_interceptors(provider))
+        app = create_app(settings, engine=engine, temporal=client, tracer_provider=provider)
+        config = uvicorn.Config(app, host="127.0.0.1", port=api_port, log_level="info", log_config=None)
+        server = _Server(config)
         worker_task = asyncio.create_task(run_worker(client, settings, engine, stop))
         api_task = asyncio.create_task(server.serve())
         _banner(settings, api_port, ui_port, shown)
@@ -128,7 +135,19 @@ async def run_dev(
     finally:
         _stop_process(temporal)
         engine.dispose()
+        if provider:
+            provider.shutdown()
     print("Stopped. Run `partnerflow dev` again on the same data dir to resume every partner.")
+
+
+def _free_port(avoid: set[int]) -> int:
+    """A free port other than ``avoid`` (the ports the other parts are about to bind)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in avoid:
+            return port
 
 
 def _stop_process(process: subprocess.Popen[bytes]) -> None:
@@ -148,6 +167,8 @@ def _banner(settings: Settings, api_port: int, ui_port: int, shown: dict[str, st
         f"  API            http://localhost:{api_port}   (docs: http://localhost:{api_port}/docs)",
         f"  Temporal UI    http://localhost:{ui_port}",
         f"  Temporal gRPC  {settings.temporal_address}",
+        f"  API metrics    http://localhost:{api_port}/metrics",
+        f"  Worker metrics {metrics_url(settings) or 'off (PARTNERFLOW_WORKER_METRICS is empty)'}",
         f"  Database       {settings.effective_database_url}",
         f"  Outbox         {Path(settings.outbox_dir).resolve()} (emails and Slack messages, readable)",
     ]

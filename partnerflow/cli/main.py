@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +15,7 @@ import uvicorn
 
 from partnerflow.cli.migration import migrate_app
 from partnerflow.cli.recruitment import campaigns_app, prospects_app
+from partnerflow.cli.webinars import webinars_app
 from partnerflow.config import Settings
 
 app = typer.Typer(help="Partnerflow: durable partner-program workflows.", no_args_is_help=True)
@@ -20,7 +23,6 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 terms_app = typer.Typer(help="Versioned partner terms.", no_args_is_help=True)
 app.add_typer(terms_app, name="terms")
-webinars_app = typer.Typer(help="Training webinars.", no_args_is_help=True)
 app.add_typer(webinars_app, name="webinars")
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(prospects_app, name="prospects")
@@ -38,8 +40,24 @@ def _settings(data_dir: Path | None = None) -> Settings:
     return settings
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _exit_without_finalizing() -> None:
+    """Exit 0 after a clean stop, skipping interpreter finalization.
+
+    The Temporal SDK's native threads can outlive the event loop and abort the interpreter
+    while it finalizes ("PyGILState_Release ... finalizing", temporalio/sdk-python#300), turning
+    a clean SIGTERM into exit code 134. Everything is stopped and flushed by now.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _logging(settings: Settings) -> None:
+    """Text or JSON lines (PARTNERFLOW_LOG_FORMAT), with ids, secrets masked."""
+    from partnerflow.observability.logs import configure_logging
+
+    configure_logging(settings)
 
 
 @app.command()
@@ -55,19 +73,24 @@ def dev(
     """Run everything locally: Temporal dev server, worker and API, on embedded defaults."""
     from partnerflow.cli.dev import run_dev
 
-    _logging()
-    asyncio.run(run_dev(_settings(data_dir), api_port, temporal_port, ui_port, demo))
+    settings = _settings(data_dir)
+    _logging(settings)
+    asyncio.run(run_dev(settings, api_port, temporal_port, ui_port, demo))
+    _exit_without_finalizing()
 
 
 @app.command()
 def worker() -> None:
     """Run a worker against the configured Temporal address and database (production)."""
+    from partnerflow.observability import tracing
+    from partnerflow.observability.runtime import worker_runtime
     from partnerflow.services.temporal import connect
     from partnerflow.store.db import make_engine
     from partnerflow.worker import run_worker
 
-    _logging()
     settings = _settings()
+    _logging(settings)
+    provider = tracing.setup_tracing("partnerflow-worker")
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -75,12 +98,17 @@ def worker() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         engine = make_engine(settings.effective_database_url)
+        interceptors = tracing.temporal_interceptors(provider)
         try:
-            await run_worker(await connect(settings), settings, engine, stop)
+            client = await connect(settings, worker_runtime(settings), interceptors)
+            await run_worker(client, settings, engine, stop)
         finally:
             engine.dispose()
+            if provider:
+                provider.shutdown()  # flush the last spans
 
     asyncio.run(main())
+    _exit_without_finalizing()
 
 
 @app.command()
@@ -90,9 +118,13 @@ def api(
 ) -> None:
     """Run the HTTP API against the configured Temporal address and database (production)."""
     from partnerflow.api.main import create_app
+    from partnerflow.observability.tracing import setup_tracing
 
-    _logging()
-    uvicorn.run(create_app(_settings()), host=host, port=port, proxy_headers=True)
+    settings = _settings()
+    _logging(settings)
+    app = create_app(settings, tracer_provider=setup_tracing("partnerflow-api"))
+    # log_config=None: uvicorn's own and access logs go through our handler (format, ids, redaction).
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_config=None)
 
 
 @db_app.command("upgrade")
@@ -140,69 +172,6 @@ def terms_publish(
         )
     )
     typer.echo(f"published {program} terms version {terms.version}; {told} partner workflows told")
-
-
-@webinars_app.command("add")
-def webinars_add(
-    title: Annotated[str, typer.Option(help="Session title.")],
-    starts_at: Annotated[str, typer.Option(help="ISO 8601 with offset, e.g. 2026-12-01T16:00:00+01:00.")],
-    join_url: Annotated[str, typer.Option(help="Video-call link.")],
-    capacity: Annotated[int, typer.Option(help="Seats.")] = 50,
-    timezone: Annotated[str, typer.Option(help="IANA zone for display.")] = "UTC",
-) -> None:
-    """Schedule a webinar session (same checks as POST /webinars)."""
-    from pydantic import ValidationError
-
-    from partnerflow.services.onboarding import WebinarIn
-    from partnerflow.store.db import make_engine, session_scope
-    from partnerflow.store.models import Webinar
-
-    try:
-        body = WebinarIn.model_validate(
-            {
-                "title": title,
-                "starts_at": starts_at,
-                "join_url": join_url,
-                "capacity": capacity,
-                "timezone": timezone,
-            }
-        )
-    except ValidationError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    engine = make_engine(_settings().effective_database_url)
-    with session_scope(engine) as session:
-        webinar = Webinar(**body.model_dump(mode="json", exclude={"starts_at"}), starts_at=body.starts_at)
-        session.add(webinar)
-        session.flush()
-        typer.echo(f"webinar {webinar.id} scheduled for {webinar.starts_at.isoformat()}")
-
-
-@webinars_app.command("attendance")
-def webinars_attendance(
-    webinar_id: Annotated[int, typer.Argument(help="Webinar id.")],
-    export: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, help="CSV with an email or partner_id column.")
-    ],
-) -> None:
-    """Record attendance from an attendance export (CSV)."""
-    import csv
-
-    from partnerflow.services import onboarding as operations
-
-    with export.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
-    columns = {name.lower().strip(): name for name in (rows[0].keys() if rows else [])}
-    emails = [row[columns["email"]] for row in rows if "email" in columns and row[columns["email"]]]
-    ids = [
-        row[columns["partner_id"]] for row in rows if "partner_id" in columns and row[columns["partner_id"]]
-    ]
-    if not emails and not ids:
-        raise typer.BadParameter("the CSV needs an 'email' or 'partner_id' column with values")
-    results = _with_services(
-        lambda engine, client, settings: operations.record_attendance(engine, client, webinar_id, ids, emails)
-    )
-    for result in results:
-        typer.echo(f"{result.partner_id}\t{result.status}\t{result.detail}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -16,15 +16,17 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from partnerflow.config import Settings
 from partnerflow.domain.migration import (
-    MappingError,
     MigrationProgress,
     PhaseProgress,
     Source,
     migration_workflow_id,
-    parse_mapping,
     parse_pause,
 )
+from partnerflow.domain.migration_presets import parse_mapping
 from partnerflow.services.migration import live_progress
+
+if TYPE_CHECKING:
+    from partnerflow.store.migration_plan import ImportPlan
 
 migrate_app = typer.Typer(
     help="Bring an existing partner base over from another platform.", no_args_is_help=True
@@ -45,15 +47,19 @@ def import_export(
         typer.Option(
             "--map",
             help="column=field (email, name, company, tier, revenue, "
-            "tracking_code, joined_at, locale, segment); repeatable.",
+            "conversions, tracking_code, joined_at, locale, segment); repeatable.",
         ),
     ] = None,
     segment_column: Annotated[str | None, typer.Option(help="Column with top/middle/long_tail.")] = None,
     pause: Annotated[str, typer.Option(help="Pause between phases: ISO 8601 (P7D) or seconds.")] = "P7D",
     wait: Annotated[bool, typer.Option(help="Show progress until done (Ctrl-C stops watching).")] = True,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show the column mapping, sample rows and problems; write nothing."),
+    ] = False,
 ) -> None:
     """Import the export (per-row report), start the phased migration and show its progress."""
-    from partnerflow.services.migration import run_import, start_migration_workflow
+    from partnerflow.services.migration import preview_import, run_import, start_migration_workflow
 
     try:
         between = parse_pause(pause)
@@ -63,12 +69,18 @@ def import_export(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     content = file.read_bytes()
+    if dry_run:
+        plan = _with_engine(lambda engine: preview_import(engine, content, source, program, overrides))
+        _show_preview(file.name, plan)
+        return
 
     async def work(engine: Engine, client: Client, settings: Settings) -> None:
         try:
             report = await asyncio.to_thread(run_import, engine, content, source, program, overrides)
-        except MappingError as exc:
+        except ValueError as exc:  # the file cannot be read or mapped
             raise typer.BadParameter(str(exc)) from exc
+        for note in report.mapping.notes if report.mapping else []:
+            console.print(f"note: {note}", highlight=False)
         counts = ", ".join(f"{n} {status}" for status, n in report.counts.items())
         console.print(f"run {report.run_id} ({'new' if report.created else 'imported before'}): {counts}")
         problems = [row for row in report.rows if row.status != "imported"]
@@ -155,6 +167,56 @@ def _store_progress(engine: Engine, run_id: int) -> tuple[str, list[PhaseProgres
         if run is None:
             raise typer.BadParameter(f"migration run {run_id} not found")
         return migration_workflow_id(run_id, run.file_sha256), store.progress(session, run_id)
+
+
+def _show_preview(name: str, plan: ImportPlan) -> None:
+    """The dry run: each column and the field it feeds, sample rows, then every row with a problem."""
+    console.print(f"dry run of {name} ({plan.source.value} preset): nothing is written", highlight=False)
+    columns = Table(title="columns")
+    for heading in ("column", "field", "detected by", "note"):
+        columns.add_column(heading)
+    for match in plan.mapping.matches:
+        columns.add_row(match.column, match.field or "-", match.detected_by or "-", match.note)
+    console.print(columns)
+    for note in plan.mapping.notes:
+        console.print(f"note: {note}", highlight=False)
+    sample = Table(title=f"first {len(plan.sample)} rows as they would be imported")
+    for heading in ("line", "email", "name", "tier", "revenue", "old codes", "joined", "segment"):
+        sample.add_column(heading)
+    for row in plan.sample:
+        codes = ", ".join(filter(None, [row.tracking_code, *row.other_codes]))
+        segment = plan.placed[row.line].value if row.line in plan.placed else "-"
+        joined = f"{row.joined_at:%Y-%m-%d}" if row.joined_at else "-"
+        sample.add_row(str(row.line), row.email, row.name, row.tier or "-", f"{row.revenue:,.2f}",
+                       codes or "-", joined, segment)  # fmt: skip
+    console.print(sample)
+    rows = plan.all_reports()
+    counts = {
+        status: sum(1 for r in rows if r.status == status) for status in ("imported", "duplicate", "invalid")
+    }
+    console.print("would import: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
+    problems = [report for report in rows if report.status != "imported" or report.reason]
+    for report in problems[:SHOWN_PROBLEMS]:
+        console.print(
+            f"  line {report.line} {report.status}: {report.email or '-'} ({report.reason})", highlight=False
+        )
+    if len(problems) > SHOWN_PROBLEMS:
+        console.print(
+            f"  ... and {len(problems) - SHOWN_PROBLEMS} more (POST /migrations/preview lists them all)"
+        )
+
+
+def _with_engine(work: Callable[[Engine], T]) -> T:
+    """Run ``work(engine)`` against the configured database (no Temporal needed)."""
+    from partnerflow.store.db import make_engine
+
+    engine = make_engine(Settings().effective_database_url)
+    try:
+        return work(engine)
+    except ValueError as exc:  # the file cannot be read or mapped
+        raise typer.BadParameter(str(exc)) from exc
+    finally:
+        engine.dispose()
 
 
 def _with_services(work: Callable[[Engine, Client, Settings], Awaitable[T]]) -> T:

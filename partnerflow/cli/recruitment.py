@@ -40,7 +40,7 @@ def import_prospects(
     data_dir: DataDir = None,
 ) -> None:
     """Import prospects from a CSV and report on every row that was not imported as it is."""
-    from partnerflow.domain.prospects import CsvFormatError, decode_csv, parse_mapping
+    from partnerflow.domain.prospect_import import CsvFormatError, decode_csv, parse_mapping
     from partnerflow.store import prospects as store
     from partnerflow.store.db import make_engine, session_scope
 
@@ -54,6 +54,8 @@ def import_prospects(
         raise typer.BadParameter(str(exc)) from exc
     finally:
         engine.dispose()
+    for note in report.notes:
+        typer.echo(f"note: {note}")
     for row in report.rows:
         if all_rows or row.status != "imported" or row.reason:
             typer.echo(f"row {row.row}\t{row.status}\t{row.email}\t{row.reason}")
@@ -136,3 +138,38 @@ def campaign_status(
     typer.echo(f"campaign {view.id} {view.name!r} ({view.program}): {view.status}")
     for key, value in vars(view.progress).items():
         typer.echo(f"  {key:<13}{value}")
+
+
+@campaigns_app.command("control")
+def control_campaign(
+    action: Annotated[str, typer.Argument(help="pause, resume or cancel")],
+    campaign_id: Annotated[int, typer.Argument(help="Campaign id.")],
+    reason: Annotated[str, typer.Option(help="Kept with the campaign (e.g. why it was cancelled).")] = "",
+    by: Annotated[str, typer.Option(help="Who does it (shown with the campaign).")] = "cli",
+    data_dir: DataDir = None,
+) -> None:
+    """Pause, resume or cancel a campaign (as POST /campaigns/{id}/pause|resume|cancel)."""
+    from partnerflow.domain.campaign_controls import CampaignAction
+    from partnerflow.services.campaign_controls import CampaignConflict
+    from partnerflow.services.campaign_controls import control_campaign as control
+    from partnerflow.services.campaigns import CampaignNotFound
+    from partnerflow.services.temporal import connect
+    from partnerflow.store.db import make_engine
+
+    if action not in {a.value for a in CampaignAction}:
+        raise typer.BadParameter(f"{action!r}: choose pause, resume or cancel")
+    settings = _settings(data_dir)
+    engine = make_engine(settings.effective_database_url)
+
+    async def main() -> str:
+        view = await control(engine, await connect(settings), campaign_id, CampaignAction(action), by, reason)
+        return view.status
+
+    try:
+        status = asyncio.run(main())
+    except (CampaignNotFound, CampaignConflict) as exc:
+        typer.echo(f"campaign {campaign_id}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    typer.echo(f"campaign {campaign_id} is {status}")

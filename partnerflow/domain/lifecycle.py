@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from partnerflow.domain.engagement import EngagementMemory
-from partnerflow.domain.onboarding import OnboardingTimings
+from partnerflow.domain.onboarding import OnboardingTimings, WebinarChanged
 from partnerflow.domain.stages import Decision, Stage, empty_checklist
 
 
@@ -30,6 +30,7 @@ class LifecycleState:
     terms_version: int | None = None  # latest version the partner accepted
     terms_version_required: int | None = None  # a newer version they are asked to accept
     webinars_missed: list[int] = field(default_factory=list)
+    webinar_changes: dict[int, WebinarChanged] = field(default_factory=dict)  # the latest, per session
     active_since: datetime | None = None
     review_period_start: datetime | None = None
     segment: str | None = None
@@ -37,6 +38,7 @@ class LifecycleState:
     engagement: EngagementMemory = field(default_factory=EngagementMemory)
     offboarding_reason: str | None = None
     runs: int = 1  # how many workflow runs (continue-as-new) this partnership has had
+    attempt: int = 1  # which application this is: a rejected partner may reapply (a new run, same id)
 
 
 @dataclass
@@ -53,7 +55,8 @@ class LifecycleInput:
     program: str = "default"
     approval: ApprovalTimings = field(default_factory=ApprovalTimings)
     onboarding: OnboardingTimings = field(default_factory=OnboardingTimings)
-    state: LifecycleState | None = None  # set when continuing-as-new
+    state: LifecycleState | None = None  # set when continuing-as-new, migrating or reapplying
+    reapplication: bool = False  # a new application of a rejected partner; ``state`` carries their history
 
 
 @dataclass
@@ -62,6 +65,7 @@ class DecisionInput:
     manager: str
     reason: str | None = None
     share_reason: bool = False
+    via: str = "manager"  # who decided: manager (API, dashboard), slack, rule (metrics label)
 
 
 @dataclass
@@ -77,3 +81,5 @@ class PartnerStatus:
     checklist: dict[str, bool]
     tier: str | None
     history: list[HistoryEntry]
+    paused: bool = False  # nudges stopped by a manager
+    tier_proposal: str | None = None  # a review's tier change waiting for a manager's answer

@@ -15,6 +15,8 @@ class EmailRequest:
     webinar_id: int | None = None  # adds the session as ``webinar`` to the context
     attach_calendar: bool = False  # attaches the session as an .ics invitation
     essential: bool = True  # False: has an unsubscribe link, and is not sent after unsubscribing
+    calendar_method: str = "REQUEST"  # the attached .ics: REQUEST (invite, update) or CANCEL
+    calendar_sequence: int | None = None  # its SEQUENCE; None: the session's current one
 
 
 @dataclass

@@ -1,31 +1,21 @@
-"""Migrating a partner base from another platform: CSV mapping presets, row parsing, phases.
+"""Migrating a partner base from another platform: export rows, old referral codes, phases.
 
-The presets map the columns these platforms commonly document for their partner/affiliate
-exports; exports differ by account, plan and date, so ``--map column=field`` (the generic
-mapping) covers any other column name and overrides a preset column.
-
-- PartnerStack partners export: "Partner Key", "First Name", "Last Name", "Email", "Company",
-  "Group", "Created At", "Total Revenue" (the partner key is what their links carry);
-- Rewardful affiliates export: "id", "first_name", "last_name", "email", "paypal_email",
-  "token" (or "referral_code"), "campaign", "visitors", "leads", "conversions",
-  "gross_revenue"/"net_revenue", "created_at";
-- Tapfiliate affiliates export: "id", "firstname", "lastname", "email", "company", "group",
-  "referral_code", "created_at" (+ a revenue column when the export includes one).
-No I/O here: the store does the database work, the workflow the phases.
+The column presets live in ``migration_presets``, file reading in ``csv_import``. No I/O here:
+the store does the database work, the workflow the phases.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from urllib.parse import parse_qs, urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import TypeAdapter, ValidationError
 
+from partnerflow.domain.csv_import import email_in
 from partnerflow.domain.kpis import Segment
 from partnerflow.domain.signup import normalize_email
 from partnerflow.domain.stages import LOCALES
@@ -44,43 +34,14 @@ SOURCE_NAMES = {
     Source.TAPFILIATE: "Tapfiliate",
     Source.GENERIC: "our previous platform",
 }
-FIELD_ALIASES = {"group": "tier", "lifetime_revenue": "revenue", "code": "tracking_code"}
-# Generic: the field names themselves and the usual spellings (header match ignores case and spaces).
-GENERIC = {
-    "email": ["email", "email address", "e-mail"],
-    "name": ["name", "full name", "partner name"],
-    "first_name": ["first_name", "first name", "firstname"],
-    "last_name": ["last_name", "last name", "lastname"],
-    "company": ["company", "company name", "organization"],
-    "tier": ["tier", "group", "level"],
-    "revenue": ["revenue", "lifetime_revenue", "lifetime revenue", "total revenue", "total_revenue"],
-    "tracking_code": ["tracking_code", "tracking code", "referral_code", "referral code", "code"],
-    "joined_at": ["joined_at", "join date", "joined", "created_at", "created at", "signup date"],
-    "locale": ["locale", "language"],
-}
-FIELDS = (*GENERIC, "segment")
-PRESETS: dict[Source, dict[str, list[str]]] = {
-    Source.PARTNERSTACK: GENERIC
-    | {"tracking_code": ["partner key", "link key"], "revenue": ["total revenue", "revenue"]},
-    Source.REWARDFUL: GENERIC
-    | {
-        "tracking_code": ["token", "referral_code"],
-        "tier": ["campaign"],
-        "revenue": ["net_revenue", "gross_revenue", "revenue"],
-    },
-    Source.TAPFILIATE: GENERIC
-    | {"tracking_code": ["referral_code", "referral code", "ref"], "tier": ["group", "affiliate_group"]},
-    Source.GENERIC: GENERIC,
-}
 SEGMENT_WORDS = {"mid": Segment.MIDDLE, "tail": Segment.LONG_TAIL} | {s.value: s for s in Segment}
 PHASE_OF = {Segment.TOP: 1, Segment.MIDDLE: 2, Segment.LONG_TAIL: 3}
 PHASES = (1, 2, 3)
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")  # safe as the last segment of /r/<code>
-DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y")
-
-
-class MappingError(ValueError):
-    """The file cannot be mapped at all (no email column, unknown field, unreadable CSV)."""
+DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%b %d, %Y",
+                "%B %d, %Y", "%d %b %Y")  # fmt: skip
+# Where the platforms' links carry the code: Tapfiliate ?ref=, Rewardful ?via=, FirstPromoter ?fpr=.
+LINK_PARAMETERS = ("ref", "via", "fpr", "aff", "code")
 
 
 @dataclass
@@ -91,10 +52,13 @@ class MigrationRow:
     company: str | None = None
     tier: str | None = None
     revenue: float = 0.0
-    tracking_code: str | None = None
+    tracking_code: str | None = None  # the partner's main old code: it becomes their tracking link
     joined_at: datetime | None = None
     locale: str = "en"
     segment: Segment | None = None
+    conversions: int = 0
+    other_codes: list[str] = field(default_factory=list)  # further old codes (Rewardful's links[])
+    notes: list[str] = field(default_factory=list)  # said in the report, the row is still imported
 
 
 @dataclass
@@ -107,59 +71,11 @@ class RowReport:
     segment: str | None = None
 
 
-def parse_mapping(items: list[str]) -> dict[str, str]:
-    """``["Affiliate Email=email", ...]`` → ``{field: column}`` (a later item wins)."""
-    mapping: dict[str, str] = {}
-    for item in items:
-        column, sep, name = item.rpartition("=")
-        name = FIELD_ALIASES.get(name.strip().lower(), name.strip().lower())
-        if not sep or not column.strip() or name not in FIELDS:
-            raise MappingError(f"bad mapping {item!r}: use column=field, field one of {', '.join(FIELDS)}")
-        mapping[name] = column.strip()
-    return mapping
-
-
-def resolve_columns(headers: list[str], source: Source, overrides: dict[str, str]) -> dict[str, str]:
-    """``{field: header}`` from the preset and the overrides; an email column is required."""
-    by_key = {_key(header): header for header in headers}
-    columns: dict[str, str] = {}
-    for name, candidates in PRESETS[source].items():
-        found = next((by_key[_key(c)] for c in candidates if _key(c) in by_key), None)
-        if found:
-            columns[name] = found
-    for name, column in overrides.items():
-        if _key(column) not in by_key:
-            raise MappingError(f"column {column!r} (mapped to {name}) is not in the file")
-        columns[name] = by_key[_key(column)]
-    if "email" not in columns:
-        raise MappingError(f"no email column found in {headers}; map one with --map <column>=email")
-    return columns
-
-
-def read_csv(content: bytes) -> tuple[list[str], list[dict[str, str]]]:
-    """Headers and rows; UTF-8 (with or without BOM) or Latin-1, comma, semicolon or tab."""
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = content.decode("latin-1")
-    text = text.replace("\x00", "")  # NUL is never data, and PostgreSQL cannot store it
-    first_line = text.split("\n", 1)[0]
-    delimiter = max(",;\t", key=first_line.count)
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: list[dict[str, str]] = []
-    try:
-        if not reader.fieldnames:
-            raise MappingError("the file is empty or has no header row")
-        rows.extend({k: (v or "") for k, v in row.items() if k is not None} for row in reader)
-    except csv.Error as exc:  # e.g. a field over 128 KiB
-        raise MappingError(f"line {len(rows) + 2} is not readable CSV: {exc}") from None
-    return [h for h in reader.fieldnames if h], rows
-
-
 def parse_row(line: int, raw: dict[str, str], columns: dict[str, str]) -> MigrationRow | RowReport:
     """One export row as a ``MigrationRow``, or an ``invalid`` report saying why."""
     value = {name: raw.get(column, "").strip() for name, column in columns.items()}
-    email = normalize_email(value.get("email", ""))
+    given = value.get("email", "")
+    email = normalize_email(email_in(given) or given)  # "Ada <ada@x.io>" → ada@x.io
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError as exc:
@@ -169,9 +85,14 @@ def parse_row(line: int, raw: dict[str, str], columns: dict[str, str]) -> Migrat
     problems: list[str] = []
     revenue = _money(value.get("revenue", ""), problems)
     joined_at = _date(value.get("joined_at", ""), problems)
-    code = value.get("tracking_code") or None
-    if code and not CODE_PATTERN.match(code):
-        problems.append(f"tracking code {code!r} has characters a link cannot carry (or is over 64)")
+    codes = old_codes(value.get("tracking_code", ""))
+    for code in codes:
+        if not CODE_PATTERN.match(code):
+            problems.append(f"tracking code {code!r} has characters a link cannot carry (or is over 64)")
+    notes = []
+    if value.get("tracking_code") and not codes:
+        link = value["tracking_code"]
+        notes.append(f"no code in {link!r} (no ?ref= or ?via=): the partner gets a new link")
     segment = None
     if "segment" in columns:
         segment = SEGMENT_WORDS.get(re.sub(r"[\s-]+", "_", value.get("segment", "").lower()))
@@ -189,11 +110,32 @@ def parse_row(line: int, raw: dict[str, str], columns: dict[str, str]) -> Migrat
         company=(value.get("company") or "")[:200] or None,
         tier=(value.get("tier") or "")[:64] or None,
         revenue=revenue,
-        tracking_code=code,
+        tracking_code=codes[0] if codes else None,
         joined_at=joined_at,
         locale=locale if locale in LOCALES else "en",
         segment=segment,
+        conversions=_count(value.get("conversions", "")),
+        other_codes=codes[1:],
+        notes=notes,
     )
+
+
+def old_codes(cell: str) -> list[str]:
+    """The codes in a cell: ``adam``, ``adam; adam-2`` (several links), or links
+    ``https://x.io/?via=adam`` / ``https://x.io/?ref=adam`` (the code is the parameter's value)."""
+    codes: list[str] = []
+    for item in re.split(r"[\s;,|]+", cell.strip().strip("[]")):
+        item = item.strip("\"'")
+        code = code_in_link(item) if "?" in item or "://" in item else item
+        if code and code not in codes:
+            codes.append(code)
+    return codes
+
+
+def code_in_link(link: str) -> str | None:
+    """``https://example.com/?ref=janedoe`` → ``janedoe`` (the first of ``LINK_PARAMETERS`` present)."""
+    query = parse_qs(urlsplit(link if "://" in link else f"https://{link}").query)
+    return next((query[name][0].strip() for name in LINK_PARAMETERS if query.get(name)), None)
 
 
 def parse_pause(value: str | int | float | timedelta) -> timedelta:
@@ -209,10 +151,6 @@ def parse_pause(value: str | int | float | timedelta) -> timedelta:
     return pause
 
 
-def _key(header: str) -> str:
-    return re.sub(r"[\s_-]+", " ", header.strip().lower())
-
-
 def _money(text: str, problems: list[str]) -> float:
     if text.strip().lower() in ("", "-", "n/a", "none"):
         return 0.0
@@ -225,6 +163,11 @@ def _money(text: str, problems: list[str]) -> float:
     except ValueError:
         problems.append(f"revenue {text!r} is not a number")
         return 0.0
+
+
+def _count(text: str) -> int:
+    digits = re.sub(r"\D", "", re.split(r"[.,]\d{1,2}$", text.strip())[0])  # "1,234" or "12.00"
+    return int(digits) if digits else 0
 
 
 def _date(text: str, problems: list[str]) -> datetime | None:

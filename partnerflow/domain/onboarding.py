@@ -42,6 +42,19 @@ class WebinarAttended:
 
 
 @dataclass
+class WebinarChanged:
+    """Signal: a session the partner holds a seat in was rescheduled or cancelled (already in the store)."""
+
+    webinar_id: int
+    sequence: int  # the session's .ics SEQUENCE after the change
+    cancelled: bool = False
+    starts_at: datetime | None = None  # the session's times after the change
+    ends_at: datetime | None = None
+    moved: bool = False  # its time or duration changed, not only its title or link
+    reason: str | None = None  # why it was cancelled (for the partner's timeline, not the email)
+
+
+@dataclass
 class ChecklistUpdate:
     """Update: a manager marks an item done by hand (``waive`` for the webinar)."""
 
@@ -76,6 +89,7 @@ class WebinarSession:
     starts_at: datetime
     ends_at: datetime
     join_url: str
+    sequence: int = 0  # how often the session was changed before the seat was reserved
 
 
 @dataclass

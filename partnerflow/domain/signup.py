@@ -14,6 +14,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from partnerflow.domain.countries import CountryCode
 from partnerflow.domain.urls import WebsiteUrl
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -39,6 +40,7 @@ class SignupPayload(BaseModel):
     company: Optional200 = None
     website: WebsiteUrl = None  # absolute http(s) only: it becomes a link on the dashboard
     phone: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=50)] = None
+    country: CountryCode | None = None  # ISO 3166-1 alpha-2, for approval rules
     program: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.-]+$"),

@@ -72,7 +72,7 @@ def is_http_url(value: object) -> bool:
     if not isinstance(value, str):
         return False
     try:
-        check_url(value, max_length=len(value))
+        check_url(value, max_length=len(value) + 1)  # + the "/" an empty path gains
     except UnsafeUrl:
         return False
     return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import time
 import urllib.error
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from partnerflow.domain.delivery import (
     PermanentDeliveryError,
     TransientDeliveryError,
     is_transient_status,
+    retry_after_seconds,
 )
 
 log = logging.getLogger(__name__)
@@ -133,7 +135,10 @@ class SendGridBackend:
         except HTTPError as exc:
             detail = f"SendGrid answered {exc.status_code}: {_body_text(exc.body)}"
             if is_transient_status(exc.status_code):
-                raise TransientDeliveryError(detail) from exc
+                # 429s carry X-RateLimit-Reset (Unix time the limit resets): wait at least that.
+                headers = dict(exc.headers.items()) if exc.headers else None
+                wait = retry_after_seconds(headers, time.time(), reset_header="X-RateLimit-Reset")
+                raise TransientDeliveryError(detail, retry_after=wait) from exc
             raise PermanentDeliveryError(PROVIDER_REJECTED, detail) from exc
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             raise TransientDeliveryError(f"SendGrid unreachable: {exc}") from exc

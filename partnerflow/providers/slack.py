@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import urllib.error
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from partnerflow.domain.delivery import (
     PermanentDeliveryError,
     TransientDeliveryError,
     is_transient_status,
+    retry_after_seconds,
 )
 from partnerflow.providers.email import safe_filename
 
@@ -117,7 +119,9 @@ class SlackWebBackend:
             error = exc.response.get("error", "") if isinstance(exc.response.data, dict) else ""
             detail = f"Slack answered {status}: {error or exc.response.data!s:.300}"
             if is_transient_status(status) or error in TRANSIENT_SLACK_ERRORS:
-                raise TransientDeliveryError(detail) from exc
+                # Slack's 429 says how long to back off in Retry-After (seconds).
+                wait = retry_after_seconds(exc.response.headers, time.time())
+                raise TransientDeliveryError(detail, retry_after=wait) from exc
             raise PermanentDeliveryError(PROVIDER_REJECTED, detail) from exc
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             raise TransientDeliveryError(f"Slack unreachable: {exc}") from exc

@@ -1,4 +1,4 @@
-"""Jinja2 rendering of email and Slack templates (``templates/``)."""
+"""Jinja2 rendering of emails, web pages and Slack messages (``templates/``), one template per locale."""
 
 from __future__ import annotations
 
@@ -33,10 +33,12 @@ class TemplateError(Exception):
 
 
 class Renderer:
-    """Renders ``emails/<locale>/<name>.{txt,html}`` and ``slack/<name>.txt``.
+    """Renders ``emails/<locale>/<name>.{txt,html}``, ``<section>/<locale>/<name>.html`` pages
+    (the partner portal) and ``slack/<name>.txt``.
 
     The first line of every email ``.txt`` template is ``Subject: ...``; the rest is the body.
-    A locale without its own template falls back to English.
+    A locale without its own template falls back to English; templates see the locale they were
+    rendered in as ``locale``.
     """
 
     def __init__(self, templates_dir: Path = TEMPLATES_DIR) -> None:
@@ -51,14 +53,19 @@ class Renderer:
         links.install(self.env)  # safe_url: every href/src built from a value goes through it
 
     def email(self, name: str, locale: str, context: dict[str, Any]) -> RenderedEmail:
-        text = self._render_localized(name, "txt", locale, context)
+        text = self._render_localized("emails", f"{name}.txt", locale, context)
         first, _, body = text.partition("\n")
         if not first.startswith(SUBJECT_PREFIX):
             raise TemplateError(f"email template {name!r} must start with '{SUBJECT_PREFIX} ...'")
-        html = self._render_localized(name, "html", locale, context)
+        html = self._render_localized("emails", f"{name}.html", locale, context)
         return RenderedEmail(
             subject=first.removeprefix(SUBJECT_PREFIX).strip(), text=body.strip() + "\n", html=html
         )
+
+    def page(self, name: str, locale: str, context: dict[str, Any]) -> str:
+        """The web page ``<section>/<locale>/<page>.html`` for ``name="<section>/<page>"``."""
+        section, _, page = name.rpartition("/")
+        return self._render_localized(section, f"{page}.html", locale, context)
 
     def slack(self, name: str, context: dict[str, Any]) -> str:
         try:
@@ -66,13 +73,14 @@ class Renderer:
         except TemplateNotFound as exc:
             raise TemplateError(f"no Slack template {name!r}") from exc
 
-    def _render_localized(self, name: str, ext: str, locale: str, context: dict[str, Any]) -> str:
+    def _render_localized(self, section: str, file: str, locale: str, context: dict[str, Any]) -> str:
+        """``<section>/<locale>/<file>``, else the English one (the same fallback for every channel)."""
         for candidate in dict.fromkeys((locale, DEFAULT_LOCALE)):
             try:
-                return self._render(f"emails/{candidate}/{name}.{ext}", {**context, "locale": candidate})
+                return self._render(f"{section}/{candidate}/{file}", {**context, "locale": candidate})
             except TemplateNotFound:
                 continue
-        raise TemplateError(f"no email template {name!r} ({ext}) for {locale!r} or {DEFAULT_LOCALE!r}")
+        raise TemplateError(f"no template {section}/<locale>/{file} for {locale!r} or {DEFAULT_LOCALE!r}")
 
     def _render(self, path: str, context: dict[str, Any]) -> str:
         try:

@@ -57,6 +57,8 @@ class CampaignIn(BaseModel):
 
 
 class CampaignView(BaseModel):
+    """A campaign: ``status`` is running, paused, completed or cancelled."""
+
     id: int
     name: str
     program: str
@@ -66,6 +68,9 @@ class CampaignView(BaseModel):
     created_at: datetime
     workflow_id: str
     progress: CampaignProgress
+    status_changed_at: datetime | None = Field(None, description="the last pause, resume or cancellation")
+    status_changed_by: str | None = None
+    cancel_reason: str | None = None
 
 
 class CampaignNotFound(LookupError):

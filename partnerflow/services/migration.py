@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -13,14 +15,23 @@ from partnerflow.config import Settings
 from partnerflow.domain.migration import MigrationInput, MigrationProgress, Source, migration_workflow_id
 from partnerflow.store import migration_import as store
 from partnerflow.store.db import session_scope
+from partnerflow.store.migration_plan import ImportPlan
 from partnerflow.workflows.migration import MigrationWorkflow
 
 
 def run_import(
-    engine: Engine, content: bytes, source: Source, program: str, overrides: dict[str, str]
+    engine: Engine, content: bytes, source: Source, program: str, overrides: Mapping[str, str]
 ) -> store.ImportReport:
     with session_scope(engine) as session:
         return store.import_csv(session, content, source, program, overrides)
+
+
+def preview_import(
+    engine: Engine, content: bytes, source: Source, program: str, overrides: Mapping[str, str]
+) -> ImportPlan:
+    """The dry run: what the import would do. Its session is never committed, so nothing is written."""
+    with Session(engine, expire_on_commit=False) as session:
+        return store.preview_csv(session, content, source, program, overrides)
 
 
 async def start_migration_workflow(

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -46,7 +47,7 @@ async def publish_terms(
 
     terms, partner_ids = await asyncio.to_thread(write)
     signal = TermsPublished(version=terms.version)
-    told = await _signal_all(client, partner_ids, "terms_published", signal)
+    told = await signal_partners(client, partner_ids, "terms_published", signal)
     log.info("terms v%s of %s published by %s; %s workflows told", terms.version, program, by, told)
     return terms, told
 
@@ -91,13 +92,19 @@ async def record_attendance(
                 results.append(AttendanceResult(partner_id, "recorded", detail))
         return results
 
-    results = await asyncio.to_thread(write)
+    try:
+        results = await asyncio.to_thread(write)
+    except IntegrityError:
+        # The partner's workflow reserved the seat in the same instant: it exists now, mark it.
+        results = await asyncio.to_thread(write)
     recorded = [r.partner_id for r in results if r.status in ("recorded", "already_recorded")]
-    await _signal_all(client, recorded, "webinar_attended", WebinarAttended(webinar_id, utcnow()))
+    await signal_partners(client, recorded, "webinar_attended", WebinarAttended(webinar_id, utcnow()))
     return results
 
 
-async def _signal_all(client: Client, partner_ids: list[str], signal: str, arg: object) -> int:
+async def signal_partners(client: Client, partner_ids: list[str], signal: str, arg: object) -> int:
+    """Signal each partner's workflow; how many took it (ended or missing workflows are skipped)."""
+
     async def one(partner_id: str) -> bool:
         try:
             await client.get_workflow_handle(workflow_id_for(partner_id)).signal(signal, arg)

@@ -14,13 +14,16 @@ class NoPortal(Exception):
     """The partner's workflow has ended or is not onboarding/active: no link to send."""
 
 
-async def request_portal_link(client: Client, partner_id: str) -> None:
-    """Ask the workflow to email a fresh link; returns once the workflow has accepted the request."""
+async def request_portal_link(client: Client, partner_id: str, requested_from: str = "portal") -> None:
+    """Ask the workflow to email a fresh link; returns once the workflow has accepted the request.
+
+    ``requested_from`` goes to the partner's timeline ("portal", or e.g. "dashboard by alice").
+    """
     handle = client.get_workflow_handle(workflow_id_for(partner_id))
     try:
         await handle.start_update(
             PartnerLifecycleWorkflow.resend_portal_link,
-            PortalLinkRequest(),
+            PortalLinkRequest(requested_from),
             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
         )
     except WorkflowUpdateFailedError as exc:

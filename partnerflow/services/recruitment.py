@@ -15,7 +15,7 @@ from partnerflow.services.webhooks import publish_from_api
 from partnerflow.store import prospects as store
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Prospect
-from partnerflow.workflows.recruitment import ProspectOutreachWorkflow
+from partnerflow.workflows.outreach import ProspectOutreachWorkflow
 
 
 async def on_partner_signup(

@@ -29,7 +29,13 @@ from partnerflow.rendering.slack_blocks import (
     outcome_line,
     reject_modal,
 )
-from partnerflow.services.decisions import AlreadyDecided, DecisionRefused, send_decision
+from partnerflow.services.decisions import (
+    AlreadyDecided,
+    DecisionNotTaken,
+    DecisionPending,
+    DecisionRefused,
+    send_decision,
+)
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Application, OutboxMessage, Partner, utcnow
 
@@ -74,8 +80,8 @@ def interactive_backend(settings: Settings) -> SlackInteractiveBackend:
 async def approve(ctx: Interaction, partner_id: str) -> None:
     if not await allowed(ctx):
         return await ctx.say(REFUSAL)
-    if await _decide(ctx, partner_id, DecisionInput(Decision.APPROVE, ctx.user_name)):
-        await _mark_decided(ctx, outcome_line(True, ctx.user_id, utcnow()))
+    if await _decide(ctx, partner_id, DecisionInput(Decision.APPROVE, ctx.user_name, via="slack")):
+        await mark_message(ctx, outcome_line(True, ctx.user_id, utcnow()))
 
 
 async def open_reject_modal(ctx: Interaction, partner_id: str, trigger_id: str) -> None:
@@ -90,16 +96,22 @@ async def open_reject_modal(ctx: Interaction, partner_id: str, trigger_id: str) 
 
 
 async def reject(ctx: Interaction, partner_id: str, reason: str | None, share: bool) -> None:
-    decision = DecisionInput(Decision.REJECT, ctx.user_name, reason, share)
+    decision = DecisionInput(Decision.REJECT, ctx.user_name, reason, share, via="slack")
     if await _decide(ctx, partner_id, decision):
-        await _mark_decided(ctx, outcome_line(False, ctx.user_id, utcnow(), reason, share))
+        await mark_message(ctx, outcome_line(False, ctx.user_id, utcnow(), reason, share))
 
 
 async def _decide(ctx: Interaction, partner_id: str, decision: DecisionInput) -> bool:
     """Send the decision; tell the user privately why not if it was refused."""
     try:
-        await send_decision(ctx.client(), partner_id, decision)
+        await send_decision(ctx.client(), partner_id, decision, ctx.settings.temporal_wait)
         return True
+    except DecisionPending:
+        await ctx.say(
+            "Your decision reached Partnerflow and is being applied; this message updates when it is."
+        )
+    except DecisionNotTaken:
+        await ctx.say("Partnerflow could not record your decision just now; please click again in a minute.")
     except AlreadyDecided:
         application, partner = await asyncio.to_thread(_application, ctx.engine, partner_id)
         await ctx.say(_already(application, partner))
@@ -108,7 +120,7 @@ async def _decide(ctx: Interaction, partner_id: str, decision: DecisionInput) ->
     return False
 
 
-async def _mark_decided(ctx: Interaction, outcome: str) -> None:
+async def mark_message(ctx: Interaction, outcome: str) -> None:
     """Replace the clicked message: same text, no buttons, who decided and when."""
     text = await asyncio.to_thread(_posted_text, ctx.engine, ctx.ts) or ctx.fallback_text
     await asyncio.to_thread(

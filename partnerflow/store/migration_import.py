@@ -1,13 +1,13 @@
 """Importing a partner base from a CSV export, and the read model of a migration's progress.
 
 Idempotent twice over: a run is keyed by (program, file sha256), so the same file again returns
-the same run, and a partner by (program, email), so nobody is created twice.
+the same run, and a partner by (program, email), so nobody is created twice. What to create is
+decided by ``migration_plan`` (read-only: the dry run shows the same plan).
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,8 +15,11 @@ from sqlalchemy import ColumnElement, case, exists, func, insert
 from sqlmodel import Session, col, select
 
 from partnerflow.domain import migration as rules
-from partnerflow.domain.kpis import Segment, segments
+from partnerflow.domain.kpis import Segment
 from partnerflow.domain.migration import MigrationRow, PhaseProgress, RowReport, Source
+from partnerflow.domain.migration_presets import ExportMapping
+from partnerflow.store.legacy_codes import LegacyCode
+from partnerflow.store.migration_plan import ImportPlan, plan_import
 from partnerflow.store.models import (
     Application,
     MigratedPartner,
@@ -28,8 +31,6 @@ from partnerflow.store.models import (
     utcnow,
 )
 
-CHUNK = 500  # parameters per IN (...) query
-
 
 @dataclass
 class ImportReport:
@@ -39,6 +40,7 @@ class ImportReport:
     source: str
     file_sha256: str
     rows: list[RowReport] = field(default_factory=list)
+    mapping: ExportMapping | None = None  # which column fed which field, and how that was found
 
     def count(self, status: str) -> int:
         return sum(1 for row in self.rows if row.status == status)
@@ -48,74 +50,39 @@ class ImportReport:
         return {status: self.count(status) for status in ("imported", "duplicate", "invalid")}
 
 
+def preview_csv(
+    session: Session,
+    content: bytes,
+    source: Source,
+    program: str = "default",
+    mapping: Mapping[str, str] | None = None,
+) -> ImportPlan:
+    """What ``import_csv`` would do with this file; writes nothing."""
+    return plan_import(session, content, source, program, mapping or {})
+
+
 def import_csv(
     session: Session,
     content: bytes,
     source: Source,
     program: str = "default",
-    mapping: dict[str, str] | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> ImportReport:
-    """Create the run and its partners (approved, legacy tracking code kept); report every row."""
-    headers, raw_rows = rules.read_csv(content)
-    columns = rules.resolve_columns(headers, source, mapping or {})
-    sha = hashlib.sha256(content).hexdigest()
-    run = session.exec(
-        select(MigrationRun).where(MigrationRun.program == program, MigrationRun.file_sha256 == sha)
-    ).first()
-    created = run is None
+    """Create the run and its partners (approved, old codes kept); report every row."""
+    plan = plan_import(session, content, source, program, mapping or {})
+    run = plan.run
     if run is None:
-        run = MigrationRun(program=program, source=source.value, file_sha256=sha)
+        run = MigrationRun(program=program, source=source.value, file_sha256=plan.file_sha256)
         session.add(run)
         session.flush()
     assert run.id is not None
-    parsed = [rules.parse_row(line, raw, columns) for line, raw in enumerate(raw_rows, start=2)]
-    rows = [row for row in parsed if isinstance(row, MigrationRow)]
-    known = _existing_partners(session, program, [row.email for row in rows])
-    members = _run_members(session, run.id)
-    taken = _taken_codes(session, [row.tracking_code for row in rows if row.tracking_code])
-    reports: dict[int, RowReport] = {r.line: r for r in parsed if isinstance(r, RowReport)}
-    seen_emails: dict[str, int] = {}
-    seen_codes: dict[str, int] = {}
-    in_run: list[MigrationRow] = []
-    new: list[MigrationRow] = []
-    for row in rows:
-        if row.email in seen_emails:
-            reports[row.line] = _report(row, "duplicate", f"same email as line {seen_emails[row.email]}")
-            continue
-        seen_emails[row.email] = row.line
-        partner_id = known.get(row.email)
-        if partner_id is not None:
-            status = "imported" if partner_id in members else "duplicate"
-            why = "" if partner_id in members else f"already a partner of {program}"
-            reports[row.line] = _report(row, status, why, partner_id)
-            if partner_id in members:
-                in_run.append(row)
-            continue
-        code = row.tracking_code
-        if code and (code in taken or code in seen_codes):
-            line = seen_codes.get(code)
-            where = f"line {line}" if line else "another partner"
-            reports[row.line] = _report(row, "invalid", f"tracking code {code!r} is already used by {where}")
-            continue
-        if code:
-            seen_codes[code] = row.line
-        in_run.append(row)
-        new.append(row)
-    placed = _segments(in_run)
-    for row in in_run:
-        if row.line in reports:
-            reports[row.line].segment = placed[row.line].value
-    for row, partner_id in zip(new, _create(session, run, new, placed), strict=True):
-        reports[row.line] = _report(row, "imported", "", partner_id, placed[row.line].value)
-    return ImportReport(run.id, created, program, run.source, sha, [reports[k] for k in sorted(reports)])
-
-
-def _segments(rows: Sequence[MigrationRow]) -> dict[int, Segment]:
-    """The file's segment column when mapped, else top / middle / long tail by revenue share."""
-    if any(row.segment is not None for row in rows):  # parse_row made it required when mapped
-        return {row.line: row.segment or Segment.LONG_TAIL for row in rows}
-    by_line = segments({f"{row.line:09d}": row.revenue for row in rows})
-    return {int(key): segment for key, segment in by_line.items()}
+    reports = dict(plan.reports)
+    for row, partner_id in zip(plan.new, _create(session, run, plan.new, plan.placed), strict=True):
+        reason = "; ".join(row.notes)
+        reports[row.line] = RowReport(row.line, row.email, "imported", reason, partner_id,
+                                      plan.placed[row.line].value)  # fmt: skip
+    rows = [reports[line] for line in sorted(reports)]
+    return ImportReport(run.id, plan.run is None, program, run.source, plan.file_sha256, rows, plan.mapping)
 
 
 def _create(
@@ -153,6 +120,13 @@ def _create(
          "created_at": now}
         for i in order if rows[i].tracking_code
     ]  # fmt: skip
+    # Every old code, the main one included: /r/<old>, /r?ref=<old> and /r?via=<old> find the partner.
+    old_codes = [
+        {"code": code, "partner_id": ids[i], "program": run.program, "source": run.source,
+         "run_id": run.id, "created_at": now}
+        for i in order for code in ([rows[i].tracking_code] if rows[i].tracking_code else [])
+        + rows[i].other_codes
+    ]  # fmt: skip
     members = [
         {"run_id": run.id, "partner_id": ids[i], "segment": placed[rows[i].line].value,
          "phase": rules.PHASE_OF[placed[rows[i].line]], "lifetime_revenue": rows[i].revenue,
@@ -161,42 +135,10 @@ def _create(
         for i in order
     ]  # fmt: skip
     for model, values in ((Partner, partners), (Application, applications), (TrackingLink, links),
-                          (MigratedPartner, members)):  # fmt: skip
+                          (LegacyCode, old_codes), (MigratedPartner, members)):  # fmt: skip
         if values:  # in this order: each table points at the ones before
             session.execute(insert(model), values)
     return ids
-
-
-def _report(
-    row: MigrationRow, status: str, reason: str, pid: str | None = None, seg: str | None = None
-) -> RowReport:
-    return RowReport(row.line, row.email, status, reason, pid, seg)
-
-
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
-
-
-def _existing_partners(session: Session, program: str, emails: Iterable[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for chunk in _chunks(sorted(set(emails))):
-        statement = select(Partner.email, Partner.id).where(
-            Partner.program == program, col(Partner.email).in_(chunk)
-        )
-        found.update({email: pid for email, pid in session.exec(statement)})
-    return found
-
-
-def _run_members(session: Session, run_id: int) -> set[str]:
-    return set(session.exec(select(MigratedPartner.partner_id).where(MigratedPartner.run_id == run_id)))
-
-
-def _taken_codes(session: Session, codes: Iterable[str]) -> set[str]:
-    taken: set[str] = set()
-    for chunk in _chunks(sorted(set(codes))):
-        taken.update(session.exec(select(TrackingLink.code).where(col(TrackingLink.code).in_(chunk))))
-    return taken
 
 
 # --- progress and phase members -----------------------------------------------------------------

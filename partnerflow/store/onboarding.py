@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
+from partnerflow.store.legacy_codes import LegacyCode
 from partnerflow.store.models import (
     Partner,
     PerformanceEvent,
@@ -133,6 +134,19 @@ def issue_tracking_link(session: Session, partner: Partner) -> TrackingLink:
     return link
 
 
+def find_link(session: Session, code: str) -> tuple[TrackingLink, bool] | None:
+    """The tracking link a code leads to, and whether the code is a migrated partner's old one
+    (then the link is that partner's, whatever code it carries now)."""
+    link = session.get(TrackingLink, code)
+    if link is not None:
+        return link, False
+    old = session.get(LegacyCode, code)
+    if old is None:
+        return None
+    link = session.exec(select(TrackingLink).where(TrackingLink.partner_id == old.partner_id)).first()
+    return (link, True) if link is not None else None
+
+
 def record_click(
     session: Session, link: TrackingLink, event_id: str, at: datetime, source: str = "redirect"
 ) -> None:
@@ -170,6 +184,7 @@ def reserve_next_seat(
     now = after or utcnow()
     upcoming = select(Webinar).where(
         col(Webinar.starts_at) > now,
+        col(Webinar.cancelled_at).is_(None),
         or_(col(Webinar.program).is_(None), Webinar.program == partner.program),
     )
     if exclude:
@@ -232,8 +247,16 @@ def upcoming_seat(
         select(Webinar, WebinarSeat)
         .join(WebinarSeat, col(WebinarSeat.webinar_id) == col(Webinar.id))
         .where(WebinarSeat.partner_id == partner_id, WebinarSeat.status == "invited")
-        .where(col(Webinar.starts_at) > (now or utcnow()))
+        .where(col(Webinar.starts_at) > (now or utcnow()), col(Webinar.cancelled_at).is_(None))
         .order_by(col(Webinar.starts_at))
     )
     row = session.exec(statement).first()
     return (row[0], row[1]) if row else None
+
+
+def invited_partner_ids(session: Session, webinar_id: int) -> list[str]:
+    """Partners holding an open invitation (not attended, not a no-show) to the session."""
+    statement = select(WebinarSeat.partner_id).where(
+        WebinarSeat.webinar_id == webinar_id, WebinarSeat.status == "invited"
+    )
+    return list(session.exec(statement.order_by(col(WebinarSeat.id))))

@@ -99,3 +99,16 @@ def oldest_pending_applications(
     if program:
         statement = statement.where(Partner.program == program)
     return [(application, partner) for application, partner in session.exec(statement)]
+
+
+def set_nudges(session: Session, partner_id: str, subscribed: bool) -> Partner | None:
+    """Unsubscribe from (or resubscribe to) non-essential email: tips and nudges. None: no partner."""
+    partner = session.get(Partner, partner_id)
+    if partner is None:
+        return None
+    if subscribed and partner.unsubscribed_at is not None:
+        partner.unsubscribed_at = None
+    elif not subscribed and partner.unsubscribed_at is None:
+        partner.unsubscribed_at = utcnow()
+    session.add(partner)
+    return partner

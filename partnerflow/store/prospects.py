@@ -12,15 +12,8 @@ from sqlalchemy import Insert, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
-from partnerflow.domain.prospects import (
-    OPEN_MEMBER_STATUSES,
-    CampaignProgress,
-    CampaignStep,
-    ImportReport,
-    ProspectRow,
-    RowResult,
-    read_csv,
-)
+from partnerflow.domain.prospect_import import ImportReport, ProspectRow, RowResult, read_csv
+from partnerflow.domain.prospects import OPEN_MEMBER_STATUSES, CampaignProgress, CampaignStep
 from partnerflow.store.models import Campaign, CampaignMember, EmailSuppression, Partner, Prospect, utcnow
 
 CHUNK = 500  # bound parameters per IN (...) query
@@ -34,7 +27,7 @@ def import_csv(session: Session, program: str, text: str, mapping: dict[str, str
     results: list[RowResult] = []
     first_row: dict[str, int] = {}
     candidates: list[ProspectRow] = []
-    for item in read_csv(text, mapping):
+    for item in read_csv(text, mapping, report.notes):
         if isinstance(item, RowResult):
             results.append(item)
         elif item.email in first_row:

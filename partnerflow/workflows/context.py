@@ -7,12 +7,13 @@ lifecycle module imports the stages: no import cycle.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from partnerflow.domain.lifecycle import ApprovalTimings, LifecycleState
+    from partnerflow.domain.lifecycle import ApprovalTimings, DecisionInput, LifecycleState
     from partnerflow.domain.onboarding import OnboardingTimings
     from partnerflow.domain.review import TierDecision
     from partnerflow.domain.stages import Stage
@@ -30,6 +31,7 @@ class PartnerContext(Protocol):
     offboarded_by: str
     tier_proposal: str | None
     tier_decision: TierDecision | None
+    webinar_lock: asyncio.Lock  # held while emailing about a webinar session (invitation, change)
 
     def note(self, event: str, detail: str = "") -> None:
         """Add an entry to the partner's timeline."""
@@ -39,3 +41,6 @@ class PartnerContext(Protocol):
 
     async def change_stage(self, stage: Stage) -> None:
         """Move to ``stage`` and record it in the store."""
+
+    async def decide_automatically(self, input: DecisionInput) -> bool:
+        """Decide the application as ``input.manager`` (a rule) unless someone decided first."""

@@ -26,9 +26,12 @@ if TYPE_CHECKING:
 async def run_active_stage(wf: PartnerContext) -> None:
     """Returns when the partner leaves ``active``, or after a review (to continue-as-new)."""
     state = wf.state
-    now = workflow.now()
-    state.active_since = state.active_since or now
-    state.review_period_start = state.review_period_start or now
+    # Periods tile: the first starts at activation (``active_since``, recorded by the onboarding stage
+    # since ``review-from-activation``; before, when this stage began), each next one where the last
+    # ended (``run_review``'s end, carried across continue-as-new). Events are counted in
+    # [start, end), so every instant after activation is in exactly one review.
+    state.active_since = state.active_since or workflow.now()
+    state.review_period_start = state.review_period_start or state.active_since
     result = await _snapshot(wf)
     while state.stage == Stage.ACTIVE:
         review_at = state.review_period_start + result.rules.review_period

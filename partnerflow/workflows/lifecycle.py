@@ -8,11 +8,10 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from partnerflow.activities.store import DecisionRecord, StageChange, StoreActivities
+    from partnerflow.activities.store import StageChange, StoreActivities
     from partnerflow.domain.lifecycle import (
         ApprovalTimings,
         DecisionInput,
-        DecisionResult,
         HistoryEntry,
         LifecycleInput,
         LifecycleState,
@@ -27,21 +26,23 @@ with workflow.unsafe.imports_passed_through():
         WebinarAttended,
     )
     from partnerflow.domain.review import OffboardInput, PauseInput, TierDecision
-    from partnerflow.domain.stages import CHECKLIST_ITEMS, Decision, Stage
+    from partnerflow.domain.stages import CHECKLIST_ITEMS, Stage
     from partnerflow.workflows.application import run_application_stage
+    from partnerflow.workflows.decisions import ALREADY_DECIDED as ALREADY_DECIDED
+    from partnerflow.workflows.decisions import ApplicationDecisions
     from partnerflow.workflows.engagement import run_active_stage
     from partnerflow.workflows.messaging import email_partner
     from partnerflow.workflows.offboarding import run_offboarding
     from partnerflow.workflows.onboarding import run_onboarding_stage
     from partnerflow.workflows.policies import STORE_RETRY, STORE_TIMEOUT
     from partnerflow.workflows.webhooks import publish
+    from partnerflow.workflows.webinars import WebinarChanges
 
-ALREADY_DECIDED = "AlreadyDecided"
 HISTORY_KEPT = 100  # timeline entries carried into the next run; Temporal keeps every run's full history
 
 
 @workflow.defn
-class PartnerLifecycleWorkflow:
+class PartnerLifecycleWorkflow(ApplicationDecisions, WebinarChanges):
     """Moves one partner through applied → onboarding → active → reviews, or to rejected."""
 
     @workflow.init
@@ -57,16 +58,21 @@ class PartnerLifecycleWorkflow:
         self.tier_proposal: str | None = None
         self.tier_decision: TierDecision | None = None
         self._lock = asyncio.Lock()
+        self.webinar_lock = asyncio.Lock()  # one message about a webinar session at a time
 
     @workflow.run
     async def run(self, input: LifecycleInput) -> PartnerStatus:
         if input.state is None:
             self.note("applied", f"program {self.program}")
             await publish("partner.applied", {"program": self.program}, self.partner_id)
+        elif input.reapplication:  # a rejected partner applies again: a new decision, same history
+            self.note("reapplied", f"program {self.program}, application {self.state.attempt}")
+            discriminator = f"attempt-{self.state.attempt}"
+            await publish("partner.applied", {"program": self.program}, self.partner_id, discriminator)
         if self.state.stage == Stage.APPLIED:
             await run_application_stage(self)
         if self.state.stage == Stage.REJECTED:
-            await self._send_rejection()
+            await self.send_rejection()
         elif self.state.stage == Stage.ONBOARDING:
             await email_partner(self.partner_id, "welcome", "welcome")
             await run_onboarding_stage(self)
@@ -101,41 +107,9 @@ class PartnerLifecycleWorkflow:
             checklist=dict(self.state.checklist),
             tier=self.state.tier,
             history=list(self.state.history),
+            paused=self.state.paused,
+            tier_proposal=self.tier_proposal if self.tier_decision is None else None,
         )
-
-    @workflow.update
-    async def decide(self, input: DecisionInput) -> DecisionResult:
-        """A manager approves or rejects the application; a second decision is refused."""
-        self._refuse_if_decided()  # two updates can pass validation in the same task
-        self.decision = input
-        async with self._lock:
-            await workflow.execute_activity_method(
-                StoreActivities.record_decision,
-                DecisionRecord(
-                    partner_id=self.partner_id,
-                    decision=input.decision,
-                    manager=input.manager,
-                    reason=input.reason,
-                    share_reason=input.share_reason,
-                    at=workflow.now(),
-                ),
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
-            verb = "approved" if input.decision == Decision.APPROVE else "rejected"
-            self.note(verb, f"by {input.manager}" + (f": {input.reason}" if input.reason else ""))
-            next_stage = Stage.ONBOARDING if input.decision == Decision.APPROVE else Stage.REJECTED
-            await self.change_stage(next_stage)
-            await publish(
-                f"partner.{verb}", {"decided_by": input.manager, "reason": input.reason}, self.partner_id
-            )
-        return DecisionResult(partner_id=self.partner_id, stage=self.state.stage)
-
-    @decide.validator
-    def _validate_decide(self, input: DecisionInput) -> None:
-        self._refuse_if_decided()
-        if not input.manager.strip():
-            raise ApplicationError("a decision needs the deciding manager's name", type="InvalidDecision")
 
     async def change_stage(self, stage: Stage) -> None:
         """Move to ``stage``: history, then the store's read model (stage filter, dashboards)."""
@@ -147,14 +121,6 @@ class PartnerLifecycleWorkflow:
             start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
-
-    def _refuse_if_decided(self) -> None:
-        if self.decision is not None or self.state.stage != Stage.APPLIED:
-            raise ApplicationError(
-                f"application of partner {self.partner_id} is already decided "
-                f"(stage {self.state.stage.value})",
-                type=ALREADY_DECIDED,
-            )
 
     def note(self, event: str, detail: str = "") -> None:
         """Add to the partner's timeline (the ``status`` query's history)."""
@@ -277,8 +243,3 @@ class PartnerLifecycleWorkflow:
     def _validate_portal_link(self, request: PortalLinkRequest) -> None:
         if self.state.stage not in (Stage.ONBOARDING, Stage.ACTIVE):
             raise ApplicationError(f"partner is {self.state.stage.value}; no portal", type="NoPortal")
-
-    async def _send_rejection(self) -> None:
-        decision = self.decision
-        shared_reason = decision.reason if decision and decision.share_reason else None
-        await email_partner(self.partner_id, "rejection", "rejection", {"reason": shared_reason})

@@ -21,10 +21,14 @@ async def email_partner(
     webinar_id: int | None = None,
     attach_calendar: bool = False,
     essential: bool = True,
+    calendar_method: str = "REQUEST",
+    calendar_sequence: int | None = None,
 ) -> bool:
     """Email the partner once per ``purpose``; on failure alert managers and return False.
 
     Non-essential email (nudges) carries an unsubscribe link and is skipped for partners who used it.
+    An attached calendar (``attach_calendar``) is a REQUEST or a CANCEL, with the session's current
+    SEQUENCE unless ``calendar_sequence`` is given.
     """
     request = EmailRequest(
         message_key(partner_id, purpose),
@@ -34,6 +38,8 @@ async def email_partner(
         webinar_id,
         attach_calendar,
         essential,
+        calendar_method,
+        calendar_sequence,
     )
     try:
         await workflow.execute_activity_method(

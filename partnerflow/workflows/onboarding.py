@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
@@ -21,9 +23,13 @@ with workflow.unsafe.imports_passed_through():
     from partnerflow.workflows.messaging import email_partner, notify_managers
     from partnerflow.workflows.policies import STORE_RETRY, STORE_TIMEOUT
     from partnerflow.workflows.webhooks import publish
+    from partnerflow.workflows.webinars import pending_change
 
 if TYPE_CHECKING:
     from partnerflow.workflows.context import PartnerContext
+
+# Patch id: activation time recorded when the stage changes, so that review periods tile from it.
+REVIEW_FROM_ACTIVATION = "review-from-activation"
 
 
 async def run_onboarding_stage(wf: PartnerContext) -> None:
@@ -34,6 +40,8 @@ async def run_onboarding_stage(wf: PartnerContext) -> None:
     await workflow.wait_condition(lambda: all(wf.state.checklist.values()) or _left(wf))
     if _left(wf):
         return
+    if workflow.patched(REVIEW_FROM_ACTIVATION):
+        wf.state.active_since = workflow.now()  # the first review period starts here, not after the emails
     await wf.change_stage(Stage.ACTIVE)
     await publish("partner.onboarded", {"tracking_url": wf.tracking_url}, wf.partner_id)
     kit_url = wf.tracking_url or ""
@@ -99,8 +107,11 @@ async def _attend_training(wf: PartnerContext) -> None:
             await _wait_until(attended, workflow.now() + timings.no_webinar_recheck)
             continue
         told_no_session = False
-        if await _attend(wf, session):
+        outcome = await _attend(wf, session)
+        if outcome is Attendance.ATTENDED:
             return
+        if outcome is Attendance.CANCELLED:  # not the partner's miss: straight on to the next session
+            continue
         if len(wf.state.webinars_missed) > timings.webinar_max_reinvites:
             await notify_managers(
                 wf.partner_id,
@@ -112,39 +123,49 @@ async def _attend_training(wf: PartnerContext) -> None:
             return
 
 
-async def _attend(wf: PartnerContext, session: WebinarSession) -> bool:
-    """Invite, remind, and wait for attendance; False after a no-show."""
-    timings, attended, webinar_id = (
-        wf.onboarding_timings,
-        _checked(wf, "webinar_attended"),
-        session.webinar_id,
-    )
+class Attendance(Enum):
+    ATTENDED = "attended"
+    MISSED = "missed"
+    CANCELLED = "cancelled"  # the session was called off
+
+
+async def _attend(wf: PartnerContext, session: WebinarSession) -> Attendance:
+    """Invite, remind, and wait for attendance (or a no-show).
+
+    A change the ``webinar_changed`` signal recorded is followed: a rescheduled session moves the
+    reminders and the no-show deadline, a cancelled one ends the wait. Without a change the
+    commands are those of the first release (the replay gate holds it to that).
+    """
+    webinar_id = session.webinar_id
     attempt = len(wf.state.webinars_missed) + 1
-    wf.note("webinar-invited", f"{session.title} at {session.starts_at.isoformat()}")
-    await email_partner(
-        wf.partner_id,
-        f"webinar-invite:{webinar_id}",
-        "webinar_invite",
-        {"attempt": attempt},
-        webinar_id=webinar_id,
-        attach_calendar=True,
-    )
-    for before in sorted(timings.webinar_reminders, reverse=True):
-        due = session.starts_at - before
-        if due <= workflow.now():
-            continue
-        if await _wait_until(attended, due):
-            return True
-        hours = int(before.total_seconds() // 3600)
+    async with wf.webinar_lock:  # the change's email and the invitation never cross
+        change = pending_change(wf.state, session)
+        if change is not None and change.cancelled:  # called off before the invitation went out
+            return Attendance.CANCELLED
+        wf.note("webinar-invited", f"{session.title} at {session.starts_at.isoformat()}")
         await email_partner(
             wf.partner_id,
-            f"webinar-reminder:{webinar_id}:{hours}h",
-            "webinar_reminder",
-            {"hours_before": hours},
+            f"webinar-invite:{webinar_id}",
+            "webinar_invite",
+            {"attempt": attempt},
             webinar_id=webinar_id,
+            attach_calendar=True,
         )
-    if await _wait_until(attended, session.ends_at + timings.attendance_grace):
-        return True
+    while True:
+        if await _remind_and_wait(wf, session):
+            return Attendance.ATTENDED
+        # Only a workflow that took the WEBINAR_CHANGES patch records changes (webinars.py).
+        change = pending_change(wf.state, session)
+        if change is None:  # the session is over, without the partner
+            break
+        if change.cancelled:
+            return Attendance.CANCELLED
+        session = replace(
+            session,
+            starts_at=change.starts_at or session.starts_at,
+            ends_at=change.ends_at or session.ends_at,
+            sequence=change.sequence,
+        )
     missed = await workflow.execute_activity_method(
         OnboardingActivities.mark_no_show,
         NoShow(wf.partner_id, webinar_id),
@@ -152,11 +173,41 @@ async def _attend(wf: PartnerContext, session: WebinarSession) -> bool:
         retry_policy=STORE_RETRY,
     )
     if not missed:  # attendance was recorded in the store; its signal is on the way
-        await workflow.wait_condition(attended)
-        return True
+        await workflow.wait_condition(_checked(wf, "webinar_attended"))
+        return Attendance.ATTENDED
     wf.state.webinars_missed.append(webinar_id)
     wf.note("webinar-missed", session.title)
-    return False
+    return Attendance.MISSED
+
+
+async def _remind_and_wait(wf: PartnerContext, session: WebinarSession) -> bool:
+    """Remind before the session, wait until its attendance grace is over: True once attended.
+
+    False when the grace passed without attendance, or as soon as the session changed.
+    """
+    timings, attended = wf.onboarding_timings, _checked(wf, "webinar_attended")
+
+    def attended_or_changed() -> bool:
+        return attended() or pending_change(wf.state, session) is not None
+
+    for before in sorted(timings.webinar_reminders, reverse=True):
+        due = session.starts_at - before
+        if due <= workflow.now():
+            continue
+        if await _wait_until(attended_or_changed, due):
+            return attended()
+        hours = int(before.total_seconds() // 3600)
+        # A reminder of the session's earlier time does not stand for one of its new time.
+        moved = f":{session.sequence}" if session.sequence else ""
+        await email_partner(
+            wf.partner_id,
+            f"webinar-reminder:{session.webinar_id}{moved}:{hours}h",
+            "webinar_reminder",
+            {"hours_before": hours},
+            webinar_id=session.webinar_id,
+        )
+    await _wait_until(attended_or_changed, session.ends_at + timings.attendance_grace)
+    return attended()
 
 
 def _checked(wf: PartnerContext, item: str) -> Callable[[], bool]:

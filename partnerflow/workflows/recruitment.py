@@ -1,4 +1,8 @@
-"""Recruitment campaigns: a parent launching one outreach sequence per prospect, throttled."""
+"""Recruitment campaigns: a parent launching one outreach sequence per prospect, throttled.
+
+The sequence itself is ``outreach.ProspectOutreachWorkflow``; pause, resume and cancel are the
+``campaign_controls.CampaignControls`` mixin.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from partnerflow.activities.recruitment import RecruitmentActivities
@@ -23,105 +27,21 @@ with workflow.unsafe.imports_passed_through():
         CampaignProgress,
         CampaignRef,
         CampaignStatus,
-        MemberOutcome,
         OutreachInput,
-        OutreachSend,
-        OutreachStatus,
-        ProspectConverted,
-        ProspectUnsubscribed,
         outreach_workflow_id,
     )
-    from partnerflow.workflows.policies import (
-        MESSAGE_ATTEMPT_TIMEOUT,
-        MESSAGE_GIVE_UP_AFTER,
-        MESSAGE_RETRY,
-        STORE_RETRY,
-        STORE_TIMEOUT,
-    )
+    from partnerflow.workflows.campaign_controls import CampaignControls
+    from partnerflow.workflows.outreach import ProspectOutreachWorkflow
+    from partnerflow.workflows.policies import STORE_RETRY, STORE_TIMEOUT
 
-OUTREACH_RETRY = dataclasses.replace(
-    MESSAGE_RETRY,
-    non_retryable_error_types=[
-        *(MESSAGE_RETRY.non_retryable_error_types or []),
-        "ProspectNotFound",
-        "LookupError",
-    ],
-)
+__all__ = ["LAUNCH_LEAD", "ProspectOutreachWorkflow", "RecruitmentCampaignWorkflow"]
+
 # The parent starts the next batch this long before its first send slot, so children are ready in time.
 LAUNCH_LEAD = timedelta(minutes=1)
 
 
 @workflow.defn
-class ProspectOutreachWorkflow:
-    """One prospect's sequence: each step after its delay, until they sign up, opt out or bounce."""
-
-    @workflow.init
-    def __init__(self, input: OutreachInput) -> None:
-        self.input = input
-        self.outcome: str | None = None
-        self.sent_at: list[datetime] = []
-
-    @workflow.signal
-    def converted(self, signal: ProspectConverted) -> None:
-        """The prospect signed up as a partner."""
-        self.outcome = self.outcome or "converted"
-
-    @workflow.signal
-    def unsubscribed(self, signal: ProspectUnsubscribed) -> None:
-        """The prospect used the unsubscribe link (of this or another campaign)."""
-        self.outcome = self.outcome or "unsubscribed"
-
-    @workflow.query
-    def status(self) -> OutreachStatus:
-        sent = list(self.sent_at)
-        return OutreachStatus(self.input.prospect_id, len(sent), sent, self.outcome, self.input.first_send_at)
-
-    @workflow.run
-    async def run(self, input: OutreachInput) -> OutreachStatus:
-        if input.first_send_at is not None:
-            await self._wait(input.first_send_at - workflow.now())
-        for number, step in enumerate(input.steps, start=1):
-            await self._wait(timedelta(days=step.delay_days))
-            if self.outcome:
-                break
-            send = OutreachSend(input.campaign_id, input.prospect_id, number, step.template, workflow.now())
-            try:
-                result = await workflow.execute_activity_method(
-                    RecruitmentActivities.send_outreach,
-                    send,
-                    retry_policy=OUTREACH_RETRY,
-                    start_to_close_timeout=MESSAGE_ATTEMPT_TIMEOUT,
-                    schedule_to_close_timeout=MESSAGE_GIVE_UP_AFTER,
-                )
-            except ActivityError as err:
-                workflow.logger.warning(
-                    "outreach step %s to prospect %s failed: %s", number, input.prospect_id, err.cause
-                )
-                self.outcome = "failed"
-                break
-            if result.status not in ("sent", "duplicate"):
-                self.outcome = self.outcome or result.status
-                break
-            self.sent_at.append(send.at)
-        self.outcome = self.outcome or "completed"
-        await workflow.execute_activity_method(
-            RecruitmentActivities.finish_outreach,
-            MemberOutcome(input.campaign_id, input.prospect_id, self.outcome, len(self.sent_at)),
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=STORE_RETRY,
-        )
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.status()
-
-    async def _wait(self, delay: timedelta) -> None:
-        """Sleep ``delay``, cut short by a signal that ends the sequence."""
-        if delay > timedelta(0) and not self.outcome:
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self.outcome is not None, timeout=delay)
-
-
-@workflow.defn
-class RecruitmentCampaignWorkflow:
+class RecruitmentCampaignWorkflow(CampaignControls):
     """Launches the members' sequences in batches, hands out send slots, and reports progress.
 
     Children are abandoned, not awaited: they outlive each continue-as-new of this parent, whose
@@ -135,12 +55,17 @@ class RecruitmentCampaignWorkflow:
         self.progress = CampaignProgress()
         self.as_of: datetime | None = None
         self.refresh_requested = False
+        self.cancelled = False
+        self.control_lock = asyncio.Lock()
+        self.launching_up_to = 0  # the highest prospect id whose sequence may have started
 
     @workflow.query
     def status(self) -> CampaignStatus:
         phase = "launching" if not self.cursor.launch_done else "running"
         if self.as_of is not None and self.cursor.launch_done and _finished(self.progress):
             phase = "completed"
+        if self.cancelled or self.cursor.paused_at is not None:
+            phase = "cancelled" if self.cancelled else "paused"
         return CampaignStatus(
             self.input.campaign_id,
             phase,
@@ -159,10 +84,12 @@ class RecruitmentCampaignWorkflow:
     async def run(self, input: CampaignInput) -> CampaignStatus:
         ref = CampaignRef(input.campaign_id)
         campaign: CampaignDefinition = await self._store(RecruitmentActivities.load_campaign, ref)
-        if campaign.status != "running":
+        if campaign.status not in ("running", "paused"):  # paused: continued-as-new while paused
             return self.status()
         batches = 0
         while not self.cursor.launch_done:
+            if await self.held():  # cancelled
+                break
             query = CampaignBatchQuery(input.campaign_id, self.cursor.after_prospect_id, input.batch_size)
             prospect_ids: list[int] = await self._store(RecruitmentActivities.campaign_batch, query)
             if prospect_ids:
@@ -193,6 +120,7 @@ class RecruitmentCampaignWorkflow:
     async def _launch(self, campaign: CampaignDefinition, prospect_ids: list[int]) -> None:
         """Start one child per prospect, each with its own first-send slot 60/rate seconds apart."""
         interval = timedelta(seconds=60 / max(campaign.messages_per_minute, 1))
+        self.launching_up_to = prospect_ids[-1]
         starts = []
         for prospect_id in prospect_ids:
             slot = max(self.cursor.next_slot or workflow.now(), workflow.now())

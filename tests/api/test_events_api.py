@@ -166,7 +166,7 @@ async def test_amounts_in_another_currency_are_refused(service: Service) -> None
     assert program.status_code == 200
     assert program.json() == {
         "program": "euro", "name": "Euro partners", "landing_url": "https://eu.example/", "currency": "EUR",
-        "monthly_costs": 90.0, "has_ingestion_key": False,
+        "monthly_costs": 90.0, "reapply_after_days": 30, "has_ingestion_key": False,
     }  # fmt: skip
 
     result = await post(

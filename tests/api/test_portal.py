@@ -55,7 +55,8 @@ async def test_page_shows_the_partner_their_terms_and_checklist(service: Service
     pid = await service.approved_partner("ada@example.com")
     publish_terms(service)
 
-    page = await service.http.get(f"/portal/{token_for(service.settings, pid)}")
+    token = token_for(service.settings, pid)  # once: a token made a second later differs
+    page = await service.http.get(f"/portal/{token}")
 
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert page.headers["cache-control"] == "no-store"
@@ -64,7 +65,7 @@ async def test_page_shows_the_partner_their_terms_and_checklist(service: Service
     assert "<strong>Be nice.</strong>" in html and "Version 1" in html
     assert "0 of 4 done" in html and '<progress id="progress" max="4" value="0">' in html
     assert "Accept the partner terms" in html and "Attend the onboarding webinar" in html
-    assert f'action="/portal/{token_for(service.settings, pid)}/terms/accept"' in html
+    assert f'action="/portal/{token}/terms/accept"' in html
     assert '<input type="hidden" name="version" value="1">' in html
     assert 'id="tracking-url"' not in html  # no tracking link issued yet
     assert "No webinar is scheduled for you yet" in html
@@ -230,6 +231,21 @@ async def test_page_speaks_the_partners_language(service: Service) -> None:
     assert '<html lang="fr"' in html and "Bienvenue, Amélie" in html
     assert "Votre intégration" in html and "0 sur 4 terminées" in html and "J’accepte" in html  # noqa: RUF001
     assert "I accept" not in html
+
+
+async def test_notices_speak_the_partners_or_else_the_browsers_language(service: Service) -> None:
+    pid = await service.approved_partner("dora@example.com", name="Dora", locale="de")
+    expired = expired_token_for(service.settings, pid)
+    polish_browser = {"Accept-Language": "pl-PL,pl;q=0.9,en;q=0.5"}
+
+    german = await service.http.get(f"/portal/{expired}", headers=polish_browser)
+    polish = await service.http.get("/portal/garbage", headers=polish_browser)
+    spanish = await service.http.get("/portal/garbage", headers={"Accept-Language": "es-ES"})
+
+    assert german.status_code == 403 and '<html lang="de"' in german.text
+    assert "Dieser Link ist abgelaufen" in german.text and "Neuen Link senden</button>" in german.text
+    assert polish.status_code == 403 and "<h1>Ten link jest nieprawidłowy</h1>" in polish.text
+    assert spanish.status_code == 403 and "<h1>This link is not valid</h1>" in spanish.text
 
 
 async def test_webinar_calendar_for_the_partners_upcoming_seat(service: Service) -> None:

@@ -233,6 +233,47 @@ async def test_cli_starts_a_campaign_and_shows_its_status(recruiting: Recruiting
     status = CliRunner().invoke(app, ["campaigns", "status", str(cid), "--data-dir", str(tmp_path)])
     assert status.exit_code == 0 and "'CLI' (default): running" in status.output
     assert re.search(r"sent +2", status.output) and re.search(r"in_sequence +2", status.output)
+    control = ["campaigns", "control", "--data-dir", str(tmp_path), "--by", "carol"]
+    paused = await asyncio.to_thread(CliRunner().invoke, app, [*control, "pause", str(cid)], env=env)
+    assert paused.exit_code == 0 and f"campaign {cid} is paused" in paused.output, paused.output
+    twice = await asyncio.to_thread(CliRunner().invoke, app, [*control, "pause", str(cid)], env=env)
+    assert twice.exit_code == 1 and "already paused" in twice.output
+    cancel = [*control, "--reason", "test over", "cancel", str(cid)]
+    cancelled = await asyncio.to_thread(CliRunner().invoke, app, cancel, env=env)
+    assert cancelled.exit_code == 0 and f"campaign {cid} is cancelled" in cancelled.output
+    assert CliRunner().invoke(app, [*control, "stop", str(cid)], env=env).exit_code != 0
     missing = CliRunner().invoke(app, ["campaigns", "status", "1", "--data-dir", str(tmp_path)])
     bad_step = CliRunner().invoke(app, [*start[:4], "--step", "outreach_intro:soon"], env=env)
     assert missing.exit_code == 1 and bad_step.exit_code != 0 and "template:delay_days" in bad_step.output
+
+
+async def test_pause_resume_and_cancel_a_campaign_over_http(recruiting: Recruiting) -> None:
+    http = recruiting.service.http
+    await http.post("/prospects/import", content=b"email\nada@example.com\nbob@example.com\n", headers=CSV)
+    created = await http.post("/campaigns", json={"name": "Controls", "steps": TWO_STEPS}, headers=ALICE)
+    cid = created.json()["id"]
+    await eventually_async(lambda: _has(recruiting.progress(cid), sent=2))
+
+    paused = await http.post(f"/campaigns/{cid}/pause", headers=ALICE)
+    assert paused.status_code == 200, paused.text
+    assert (paused.json()["status"], paused.json()["status_changed_by"]) == ("paused", "alice")
+    again = await http.post(f"/campaigns/{cid}/pause", headers=ALICE)
+    assert again.status_code == 409 and "already paused" in again.json()["detail"]
+    listed = await http.get("/campaigns", params={"status": "paused"}, headers=ALICE)
+    assert [item["id"] for item in listed.json()["items"]] == [cid]
+
+    resumed = await http.post(f"/campaigns/{cid}/resume", headers=ALICE)
+    assert resumed.status_code == 200 and resumed.json()["status"] == "running"
+    assert (await http.post(f"/campaigns/{cid}/resume", headers=ALICE)).status_code == 409
+
+    cancelled = await http.post(f"/campaigns/{cid}/cancel", json={"reason": "wrong list"}, headers=ALICE)
+    assert cancelled.status_code == 200, cancelled.text
+    assert (cancelled.json()["status"], cancelled.json()["cancel_reason"]) == ("cancelled", "wrong list")
+    await eventually_async(lambda: _has(recruiting.progress(cid), cancelled=2, in_sequence=0))
+    for action in ("pause", "resume", "cancel"):
+        refused = await http.post(f"/campaigns/{cid}/{action}", headers=ALICE)
+        assert refused.status_code == 409 and "cancelled" in refused.json()["detail"], action
+    assert (await http.post("/campaigns/999999999/pause", headers=ALICE)).status_code == 404
+    assert (await http.post(f"/campaigns/{cid}/pause")).status_code == 401
+    everything = await http.get("/campaigns", headers=ALICE)
+    assert cid in [item["id"] for item in everything.json()["items"]]

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -15,10 +16,11 @@ import pytest
 from conftest import make_settings
 from fakes.providers import FakeSlack, RecordedRequest
 from fastapi import FastAPI
-from helpers import add_partner, eventually, messages
+from helpers import add_partner, eventually, eventually_async, messages
 from pydantic import SecretStr
 from service import ALICE, Service, running_service
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import Engine
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from partnerflow.activities.messaging import MessagingActivities
@@ -53,10 +55,10 @@ def signed(body: bytes, secret: str = SECRET, timestamp: int | None = None) -> d
 
 
 @pytest.fixture
-async def http(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def http(tmp_path: Path, engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     app.state.settings = make_settings(tmp_path, slack_signing_secret=SecretStr(SECRET))
-    app.state.engine = app.state.temporal = None
+    app.state.engine, app.state.temporal = engine, None
     app.include_router(router)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         yield client
@@ -249,3 +251,125 @@ async def test_reject_from_slack_with_a_shared_reason(slack: tuple[Service, Fake
     )
     assert "Your audience does not fit our products yet." in email[0].body_text
     assert await stage(service, pid) == "rejected"
+
+
+# --- tier proposals and offboarding suggestions ----------------------------------------------------
+
+
+async def active_partner(service: Service, email: str) -> str:
+    pid = await service.approved_partner(email)
+    for item in ("terms_accepted", "webinar_attended"):
+        body = {"item": item, "waive": item == "webinar_attended"}
+        response = await service.http.post(f"/partners/{pid}/checklist", json=body, headers=ALICE)
+        assert response.status_code == 200, response.text
+
+    async def is_active() -> bool:
+        return await stage(service, pid) == "active"
+
+    await eventually_async(is_active)
+    return pid
+
+
+def actions_of(message: RecordedRequest) -> list[tuple[str, str]]:
+    [actions] = [b for b in message.params["blocks"] if b["type"] == "actions"]
+    return [(e["action_id"], e["text"]["text"]) for e in actions["elements"]]
+
+
+async def test_confirm_a_proposed_tier_from_slack(slack: tuple[Service, FakeSlack]) -> None:
+    service, fake = slack
+    rules = {"review_period_days": 0.0002, "tier_confirmation_days": 1}  # a review ~17 s after activation
+    assert (
+        await service.http.put("/programs/default/engagement", json=rules, headers=ALICE)
+    ).status_code == 200
+    pid = await active_partner(service, "tia@example.com")
+    await asyncio.sleep(1.5)  # within the review period, which starts when the workflow runs its active stage
+    now = datetime.now(UTC).isoformat()
+    events = [{"event_id": f"tier-{i}", "partner_id": pid, "type": "conversion", "amount": 100.0,
+               "currency": "USD", "occurred_at": now} for i in range(60)]  # fmt: skip
+    assert (await service.http.post("/events", json={"events": events}, headers=ALICE)).json()[
+        "accepted"
+    ] == 60
+
+    def proposal() -> list[RecordedRequest]:
+        return [m for m in fake.messages if "Tier change proposed" in m.params["text"]]
+
+    [posted] = await eventually(proposal, timeout=60)
+    assert actions_of(posted) == [("confirm_tier", "Confirm silver"), ("keep_tier", "Keep current tier")]
+    detail = (await service.http.get(f"/partners/{pid}", headers=ALICE)).json()
+    assert detail["tier_proposal"] == "silver"
+
+    await click(service, posted, "confirm_tier", MALLORY_U)
+    [refusal] = await asyncio.to_thread(fake.wait_for, "ephemerals", 1)
+    assert "not allowed" in refusal.params["text"] and fake.updates == []
+
+    await click(service, posted, "confirm_tier", ALICE_U)
+    [update] = await asyncio.to_thread(fake.wait_for, "updates", 1)
+    assert update.params["ts"] == posted.message_id
+    assert "✅ Tier change to *silver* confirmed by <@U0ALICE>" in update.params["text"]
+    assert [b["type"] for b in update.params["blocks"]] == ["section"] * len(update.params["blocks"])
+
+    async def reviewed() -> list[dict[str, Any]]:
+        reviews = (await service.http.get(f"/partners/{pid}/reviews", headers=ALICE)).json()
+        return [r for r in reviews if r["tier_after"] == "silver"]
+
+    [review] = await eventually_async(reviewed)
+    assert review["decided_by"] == "alice"
+    await click(service, posted, "keep_tier", CAROL_U)  # too late: nothing is waiting
+    late = (await asyncio.to_thread(fake.wait_for, "ephemerals", 2))[1]
+    assert late.params["user"] == "U0CAROL" and "No tier change" in late.params["text"]
+
+
+async def test_offboard_or_keep_a_silent_partner_from_slack(slack: tuple[Service, FakeSlack]) -> None:
+    service, fake = slack
+    silent, kept = (
+        await active_partner(service, "sil@example.com"),
+        await active_partner(service, "kim@example.com"),
+    )
+    backend = SlackWebBackend(TOKEN, base_url=fake.url)
+    activities = MessagingActivities(
+        service.settings, service.engine, LocalOutboxEmailBackend(service.settings.outbox_dir), backend
+    )
+
+    def suggest(pid: str) -> RecordedRequest:  # as the daily check does after 180 silent days
+        request = SlackRequest(
+            f"partner:{pid}:propose-offboarding", "offboarding_proposed", {"days_inactive": 180}, pid
+        )
+        ActivityEnvironment().run(activities.notify_managers, request)
+        return next(
+            m
+            for m in fake.messages
+            if (m.params.get("blocks") or [{}])[-1].get("block_id") == f"offboarding:{pid}"
+        )
+
+    posted = suggest(silent)
+    assert actions_of(posted) == [("offboard_partner", "Offboard…"), ("keep_partner", "Keep")]
+    await click(service, posted, "offboard_partner", ALICE_U)
+    [opened] = await asyncio.to_thread(fake.wait_for, "views", 1)
+    view = opened.params["view"]
+    assert view["callback_id"] == "offboard_partner" and "cannot be undone" in json.dumps(view)
+
+    blank = await submit(service, view, reason="  ", share=False)
+    assert list(blank.json()["errors"]) == ["offboard_reason"] and await stage(service, silent) == "active"
+    done = await submit(service, view, reason="No activity for six months", share=False)
+    assert (done.status_code, done.content) == (200, b"")
+    [update] = await asyncio.to_thread(fake.wait_for, "updates", 1)
+    assert (
+        "👋 Offboarded by <@U0ALICE>" in update.params["text"]
+        and "No activity for six months" in update.params["text"]
+    )
+    assert await eventually_async(lambda: _is(service, silent, "offboarded"))
+    history = (await service.http.get(f"/partners/{silent}", headers=ALICE)).json()["history"]
+    assert any(h["event"] == "offboarded" and "alice: No activity" in h["detail"] for h in history)
+
+    await click(service, posted, "offboard_partner", ALICE_U)  # the same message again
+    [again] = await asyncio.to_thread(fake.wait_for, "ephemerals", 1)
+    assert "offboarded; they cannot be offboarded" in again.params["text"]
+
+    other = suggest(kept)
+    await click(service, other, "keep_partner", CAROL_U)
+    updates = await asyncio.to_thread(fake.wait_for, "updates", 2)
+    assert "👍 Kept by <@U0CAROL>" in updates[1].params["text"] and await stage(service, kept) == "active"
+
+
+async def _is(service: Service, pid: str, expected: str) -> bool:
+    return await stage(service, pid) == expected

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import pytest
 
-from partnerflow.domain import migration, prospects
+from partnerflow.domain import csv_import, prospect_import
 
 HUGE_FIELD = "x" * 200_000  # over the csv module's 128 KiB field limit
 
 
 def test_a_field_over_the_csv_limit_is_a_format_error_naming_the_line() -> None:
-    text = prospects.decode_csv(f"email,name\nok@example.com,Ok\nbig@example.com,{HUGE_FIELD}\n".encode())
-    with pytest.raises(prospects.CsvFormatError, match=r"line 3 is not readable CSV: field larger than"):
-        list(prospects.read_csv(text, {}))
-    with pytest.raises(migration.MappingError, match=r"line 3 is not readable CSV: field larger than"):
-        migration.read_csv(f"email,name\nok@example.com,Ok\nbig@example.com,{HUGE_FIELD}\n".encode())
+    data = f"email,name\nok@example.com,Ok\nbig@example.com,{HUGE_FIELD}\n".encode()
+    text = prospect_import.decode_csv(data)
+    with pytest.raises(
+        prospect_import.CsvFormatError, match=r"line 3 is not readable CSV: field larger than"
+    ):
+        list(prospect_import.read_csv(text, {}))
+    # the partner-migration importer reads files through the same table reader
+    with pytest.raises(csv_import.CsvFormatError, match=r"line 3 is not readable CSV: field larger than"):
+        csv_import.read_table(csv_import.decode_text(data))
 
 
 def test_nul_characters_are_dropped_from_imported_files() -> None:
-    [row] = prospects.read_csv(prospects.decode_csv(b"email,name\nada@example.com,Ada\x00 Lovelace\n"), {})
-    assert isinstance(row, prospects.ProspectRow) and row.name == "Ada Lovelace"
-    _headers, [raw] = migration.read_csv(b"email,name\nada@example.com,Ada\x00 Lovelace\n")
+    data = b"email,name\nada@example.com,Ada\x00 Lovelace\n"
+    [row] = prospect_import.read_csv(prospect_import.decode_csv(data), {})
+    assert isinstance(row, prospect_import.ProspectRow) and row.name == "Ada Lovelace"
+    [(_line, raw)] = csv_import.read_table(csv_import.decode_text(data)).rows
     assert raw["name"] == "Ada Lovelace"

@@ -97,3 +97,9 @@ def test_an_imported_row_keeps_going_without_the_bad_url() -> None:
     assert url_or_note("website", "data:text/html,x") == (
         None, "website dropped: it must start with http:// or https:// (got data:)"
     )  # fmt: skip
+
+
+def test_a_url_without_a_path_is_still_linkable() -> None:
+    from partnerflow.domain.urls import is_http_url
+
+    assert is_http_url("https://example.com") and is_http_url("https://example.com/")

@@ -12,8 +12,10 @@ import os
 import re
 import shutil
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -34,7 +36,7 @@ if not Path(CHROMIUM).exists():
         raise RuntimeError(reason + "; CI requires it")
     pytest.skip(reason, allow_module_level=True)
 
-from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +54,12 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-def signup(http: httpx.Client, secrets: dict[str, str], email: str, name: str) -> str:
-    body = json.dumps({"email": email, "name": name, "company": "Lovelace Media"}).encode()
+def signup(
+    http: httpx.Client, secrets: dict[str, str], email: str, name: str, program: str = "default"
+) -> str:
+    body = json.dumps(
+        {"email": email, "name": name, "company": "Lovelace Media", "program": program}
+    ).encode()
     response = http.post("/webhooks/partner-signup", content=body,
                          headers={"Partnerflow-Signature": signing.sign(secrets["webhook_secret"], body)})  # fmt: skip
     assert response.status_code == 202, response.text
@@ -125,8 +131,7 @@ async def test_partner_accepts_terms_in_the_portal(dev, browser: Browser) -> Non
     auth = {"Authorization": f"Bearer {secrets['manager_token']}"}
     published = http.post(
         "/programs/default/terms", json={"body_markdown": "## Partner terms\n\nBe **honest**."}, headers=auth
-    )
-    version = published.json()["version"]  # `partnerflow dev` may have published its demo terms first
+    ).json()  # a fresh `partnerflow dev` has demo terms (v1): these are the next version
     partner_id = signup(http, secrets, "grace.browser@example.com", "Grace Browser")
     assert (
         http.post(f"/partners/{partner_id}/decision", json={"decision": "approve"}, headers=auth).status_code
@@ -153,7 +158,7 @@ async def test_partner_accepts_terms_in_the_portal(dev, browser: Browser) -> Non
     await expect(page.locator("main strong", has_text="honest")).to_be_visible()
     await shot(page, "portal-before")
     await page.get_by_role("button", name="I accept").click()
-    await expect(page.locator("main")).to_contain_text(f"You accepted version {version}")
+    await expect(page.locator("main")).to_contain_text(f"You accepted version {published['version']}")
     await shot(page, "portal-after")
 
     deadline = time.monotonic() + 20
@@ -170,3 +175,120 @@ async def test_partner_accepts_terms_in_the_portal(dev, browser: Browser) -> Non
     await expect(page.locator("#copy-tracking")).to_be_visible()
     assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(243, 244, 246)"
     assert csp_violations(complaints) == [], complaints
+
+
+# --- manager actions ------------------------------------------------------------------------------
+
+
+async def sign_in(page: Page, token: str) -> None:
+    await page.goto("/dashboard/login")
+    await page.get_by_label("Manager token").fill(token)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#manager-name")).to_be_visible()
+
+
+async def until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.3)
+
+
+def flash(page: Page) -> Locator:
+    return page.locator("#flash")
+
+
+async def test_manager_confirms_a_tier_pauses_resumes_and_offboards(dev, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    http, secrets = dev
+    auth = {"Authorization": f"Bearer {secrets['manager_token']}"}
+    rules = {"review_period_days": 0.0003, "tier_confirmation_days": 1}  # a review ~26 s after activation
+    assert http.put("/programs/browser-tiers/engagement", json=rules, headers=auth).status_code == 200
+    partner_id = signup(http, secrets, "tina.browser@example.com", "Tina Tiers", program="browser-tiers")
+    assert (
+        http.post(f"/partners/{partner_id}/decision", json={"decision": "approve"}, headers=auth).status_code
+        == 200
+    )
+    for item in ({"item": "terms_accepted"}, {"item": "webinar_attended", "waive": True}):
+        await until(lambda item=item: http.post(f"/partners/{partner_id}/checklist", json=item, headers=auth).status_code == 200,  # type: ignore[misc]
+                    "the checklist update was refused")  # fmt: skip
+    await until(lambda: stage_of(http, auth, partner_id) == "active", "the partner did not become active")
+    await asyncio.sleep(1.5)  # inside the first review period
+    now = datetime.now(UTC).isoformat()
+    events = [{"event_id": f"browser-{partner_id}-{i}", "partner_id": partner_id, "type": "conversion",
+               "amount": 100.0, "currency": "USD", "occurred_at": now} for i in range(60)]  # fmt: skip
+    assert http.post("/events", json={"events": events}, headers=auth).json()["accepted"] == 60
+
+    def detail() -> dict[str, Any]:
+        return dict(http.get(f"/partners/{partner_id}", headers=auth).json())
+
+    await until(lambda: detail()["tier_proposal"] == "silver", "the review proposed no tier", timeout=90)
+    page = await browser.new_page(base_url=str(http.base_url))
+    await sign_in(page, secrets["manager_token"])
+    await page.goto(f"/dashboard/partners/{partner_id}")
+    await expect(page.locator("#tier-proposal")).to_contain_text("to silver")
+    await shot(page, "dashboard-tier-proposal")
+    await page.get_by_role("button", name="Confirm silver").click()
+    await expect(flash(page)).to_contain_text("silver confirmed for Tina Tiers")
+    await until(lambda: detail()["tier"] == "silver", "the tier did not change")
+
+    await page.get_by_role("button", name="Pause nudges").click()
+    await expect(flash(page)).to_contain_text("Paused Tina Tiers")
+    await expect(page.locator("#paused-note")).to_have_text("Nudges paused")
+    await expect(page.locator("#timeline")).to_contain_text("Paused")
+    await shot(page, "dashboard-partner-paused")
+    await page.get_by_role("button", name="Resume nudges").click()
+    await expect(flash(page)).to_contain_text("Resumed Tina Tiers")
+    assert detail()["paused"] is False
+
+    await page.get_by_role("link", name="Offboard…").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Offboard Tina Tiers")
+    await page.get_by_label("Reason").fill("Stopped promoting us")
+    await shot(page, "dashboard-offboard-confirm")
+    offboard = page.get_by_role("button", name="Offboard Tina Tiers")
+    await offboard.click()  # the box is not ticked: the browser does not submit
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Offboard Tina Tiers")
+    assert stage_of(http, auth, partner_id) == "active"
+    await page.get_by_label("I understand: offboard Tina Tiers now").check()
+    await offboard.click()
+    await expect(flash(page)).to_contain_text("Offboarded Tina Tiers")
+    await expect(page.locator("#timeline")).to_contain_text("Stopped promoting us")
+    await until(lambda: stage_of(http, auth, partner_id) == "offboarded", "the partner was not offboarded")
+
+
+async def test_manager_pauses_resumes_and_cancels_a_campaign(dev, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    http, secrets = dev
+    auth = {"Authorization": f"Bearer {secrets['manager_token']}"}
+    csv = "email,name\n" + "".join(f"lead{n}@browser.example.com,Lead {n}\n" for n in range(5))
+    imported = http.post("/prospects/import", params={"program": "browser-campaign"}, content=csv,
+                         headers={**auth, "Content-Type": "text/csv"})  # fmt: skip
+    assert imported.json()["imported"] == 5, imported.text
+    page = await browser.new_page(base_url=str(http.base_url))
+    await sign_in(page, secrets["manager_token"])
+
+    await page.goto("/dashboard/campaigns")
+    await page.get_by_label("Name").fill("Browser outreach")
+    await page.get_by_label("Program").select_option("browser-campaign")
+    await page.get_by_label("First emails per minute").fill("1")
+    await page.get_by_role("button", name="Start campaign").click()
+    await expect(flash(page)).to_contain_text("Campaign “Browser outreach” started")
+    campaign_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    await expect(page.locator("#campaign-status")).to_have_text("Status: Running")
+    await shot(page, "dashboard-campaign")
+
+    await page.get_by_role("button", name="Pause campaign").click()
+    await expect(flash(page)).to_contain_text("paused: nothing is sent until you resume it")
+    await expect(page.locator("#campaign-status")).to_have_text("Status: Paused")
+    await shot(page, "dashboard-campaign-paused")
+    await page.get_by_role("button", name="Resume campaign").click()
+    await expect(flash(page)).to_contain_text("resumed")
+    await expect(page.locator("#campaign-status")).to_have_text("Status: Running")
+
+    await page.get_by_role("link", name="Cancel campaign…").click()
+    await page.get_by_label("Reason").fill("Wrong audience")
+    await page.get_by_label("I understand: cancel “Browser outreach” now").check()
+    await shot(page, "dashboard-campaign-cancel")
+    await page.get_by_role("button", name="Cancel campaign").click()
+    await expect(flash(page)).to_contain_text("cancelled")
+    await expect(page.locator("#campaign-status")).to_have_text("Status: Cancelled")
+    campaign = http.get(f"/campaigns/{campaign_id}", headers=auth).json()
+    assert (campaign["status"], campaign["cancel_reason"]) == ("cancelled", "Wrong audience")

@@ -126,3 +126,4 @@ def test_fresh_dev_runs_the_readme_tour_to_active(tmp_path: Path) -> None:
         assert all(detail["checklist"].values())
         output = _stop(process, signal.SIGINT)
     assert "demo program" in output and "terms v1" in output
+    assert re.search(r"Worker metrics http://localhost:\d+/metrics", output)  # on by default, a free port

@@ -13,7 +13,9 @@ official request schema plus SendGrid's documented rules); a refused one gets Se
 from __future__ import annotations
 
 import json
+import math
 import secrets
+import time
 from typing import Any
 
 from fakes.sendgrid_rules import MailError, validate
@@ -43,9 +45,16 @@ class FakeSendGrid(FakeServer):
         """Base URL to pass as ``SendGridAPIClient(host=...)``."""
         return f"http://127.0.0.1:{self.port}"
 
-    def fail_next(self, status: int, count: int = 1, error: str | None = None) -> None:
-        """Answer the next ``count`` requests with ``status`` (429 adds ``Retry-After``)."""
-        self._queue_failure(status, count, error)
+    def fail_next(
+        self, status: int, count: int = 1, error: str | None = None, retry_after: float = 1.0
+    ) -> None:
+        """Answer the next ``count`` requests with ``status``.
+
+        A 429 carries SendGrid's rate-limit headers: ``X-RateLimit-Limit``,
+        ``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset``, the Unix time ``retry_after``
+        seconds from now when the limit resets.
+        """
+        self._queue_failure(status, count, error, retry_after)
 
     @staticmethod
     def validate(payload: Any) -> list[MailError]:
@@ -60,7 +69,14 @@ class FakeSendGrid(FakeServer):
             413: "The JSON payload you have included in your request is too large.",
             429: "too many requests",
         }.get(failure.status, "An internal server error occurred. Please try again later.")
-        headers = {"Retry-After": "1"} if failure.status == 429 else {}
+        headers = {}
+        if failure.status == 429:  # SendGrid's documented rate-limit headers (no Retry-After)
+            reset = math.ceil(time.time() + failure.retry_after)
+            headers = {
+                "X-RateLimit-Limit": "600",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(reset),
+            }
         error = MailError(None, failure.error or default)
         return Reply.json(failure.status, sendgrid_errors(error), **headers)
 

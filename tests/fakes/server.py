@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -28,6 +29,7 @@ class RecordedRequest:
     params: dict[str, Any] = field(default_factory=dict)  # JSON object or form fields
     status: int = 0
     message_id: str | None = None  # SendGrid X-Message-Id / Slack ts, for accepted ones
+    at: float = field(default_factory=time.monotonic)  # when it arrived (time.monotonic())
 
     def header(self, name: str) -> str | None:
         """A request header, looked up case-insensitively."""
@@ -51,6 +53,8 @@ class Reply:
 class Failure:
     status: int
     error: str | None
+    retry_after: float = 1.0  # seconds the provider asks the client to wait (429s)
+    delay: float = 0.0  # seconds to sit on the request before answering (a slow provider)
 
 
 class FakeServer:
@@ -65,6 +69,9 @@ class FakeServer:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
+        self._chaos_rate = 0.0
+        self._chaos_failures: list[Failure] = []
+        self._random: Any = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -157,11 +164,31 @@ class FakeServer:
             self._messages.clear()
             self._failures.clear()
 
-    def _queue_failure(self, status: int, count: int, error: str | None) -> None:
+    def _queue_failure(
+        self, status: int, count: int, error: str | None, retry_after: float = 1.0, delay: float = 0.0
+    ) -> None:
         if count < 1:
             raise ValueError("count must be at least 1")
         with self._lock:
-            self._failures.extend(Failure(status, error) for _ in range(count))
+            self._failures.extend(Failure(status, error, retry_after, delay) for _ in range(count))
+
+    def chaos(self, rate: float, failures: list[Failure] | None = None, seed: int | None = None) -> None:
+        """From now on, answer a share ``rate`` of requests with one of ``failures`` at random.
+
+        Queued ``fail_next`` failures come first. ``rate=0`` turns chaos off. The default mix is
+        429 (with the provider's back-off header), 500, 503 and a slow 504.
+        """
+        import random
+
+        with self._lock:
+            self._chaos_rate = rate
+            self._chaos_failures = failures or [
+                Failure(429, None, retry_after=2.0),
+                Failure(500, None),
+                Failure(503, None),
+                Failure(504, None, delay=2.0),
+            ]
+            self._random = random.Random(seed)
 
     # -- request handling ------------------------------------------------------------
 
@@ -176,6 +203,10 @@ class FakeServer:
         )
         with self._lock:
             failure = self._failures.pop(0) if self._failures else None
+            if failure is None and self._chaos_rate and self._random.random() < self._chaos_rate:
+                failure = self._random.choice(self._chaos_failures)
+        if failure is not None and failure.delay:
+            time.sleep(failure.delay)
         target: list[RecordedRequest] | None = None
         if failure is not None:
             reply = self._failure_reply(failure)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import secrets
 import time
 from collections.abc import Iterable
@@ -91,22 +92,27 @@ class FakeSlack(FakeServer):
         """Base URL to pass as ``WebClient(base_url=...)`` (ends with ``/api/``)."""
         return f"http://127.0.0.1:{self.port}/api/"
 
-    def fail_next(self, status: int, count: int = 1, error: str | None = None) -> None:
+    def fail_next(
+        self, status: int, count: int = 1, error: str | None = None, retry_after: float = 1.0
+    ) -> None:
         """Answer the next ``count`` requests with trouble.
 
-        429 → HTTP 429, ``Retry-After: 1``, ``{"ok": false, "error": "ratelimited"}``;
+        429 → HTTP 429, ``Retry-After: <retry_after>`` (whole seconds, rounded up),
+        ``{"ok": false, "error": "ratelimited"}``;
         200 → ``{"ok": false, "error": error}``; any other status → that HTTP status with an
         HTML body like Slack's edge proxies send, or ``{"ok": false, "error": error}`` if an
         error is given.
         """
         if status == 200 and not error:
             raise ValueError("fail_next(200, ...) needs an error code, e.g. 'channel_not_found'")
-        self._queue_failure(status, count, error)
+        self._queue_failure(status, count, error, retry_after)
 
     def _failure_reply(self, failure: Failure) -> Reply:
         if failure.status == 429:
             return Reply.json(
-                429, {"ok": False, "error": failure.error or "ratelimited"}, **{"Retry-After": "1"}
+                429,
+                {"ok": False, "error": failure.error or "ratelimited"},
+                **{"Retry-After": str(math.ceil(failure.retry_after))},
             )
         if failure.error:
             return Reply.json(failure.status, {"ok": False, "error": failure.error})

@@ -13,11 +13,16 @@ from driver import WAIT, Driver, Recording, record
 from fakes.subscriber import FakeSubscriber
 from helpers import eventually, eventually_async
 
+from partnerflow.domain.approval_rules import ApprovalRules
 from partnerflow.domain.review import OffboardInput, PauseInput, TierDecision
 from partnerflow.domain.stages import Decision
 from partnerflow.domain.webhooks import delivery_workflow_id
+from partnerflow.services import webinars
+from partnerflow.services.webinars import WebinarPatch
 from partnerflow.store import webhooks
+from partnerflow.store.approvals import store_approval_rules
 from partnerflow.store.db import session_scope
+from partnerflow.store.onboarding import ensure_program
 from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
 
 SECOND = timedelta(seconds=1)
@@ -44,6 +49,18 @@ async def applied_escalated(d: Driver) -> list[Recording]:
     )
     await d.sent(pid, "slack:approval-escalation")
     return [await record(handle, "applied-escalated", "undecided after reminder and escalation; waiting")]
+
+
+async def applied_rule_waiting(d: Driver) -> list[Recording]:
+    program = "rec-applied-rule"
+    rule = {"name": "everyone", "then": "approve", "delay": "PT1H"}
+    with session_scope(d.engine) as session:
+        row = ensure_program(session, program, d.settings.default_landing_url)
+        store_approval_rules(row, ApprovalRules.model_validate({"rules": [rule]}))
+        session.add(row)
+    pid, handle = await d.partner(program)
+    await d.sent(pid, "application-received")
+    return [await record(handle, "applied-rule-waiting", "an approval rule matched; waiting out its delay")]
 
 
 async def onboarding_terms_pending(d: Driver) -> list[Recording]:
@@ -77,6 +94,42 @@ async def onboarding_webinar_missed(d: Driver) -> list[Recording]:
     return [
         await record(
             handle, "onboarding-webinar-missed-reinvited", "no-show at the first session, invited to the next"
+        )
+    ]
+
+
+async def onboarding_webinar_rescheduled(d: Driver) -> list[Recording]:
+    program = "rec-webinar-rescheduled"
+    webinar = d.webinar(program, starts_in=2 * HOUR)
+    pid, handle = await d.approved(program, webinar_reminders=[HOUR])
+    await d.accept_terms(pid, handle)
+    await d.sent(pid, f"webinar-invite:{webinar}")
+    later = WebinarPatch(starts_at=datetime.now(UTC) + 3 * HOUR)
+    await webinars.reschedule_webinar(d.engine, d.client, webinar, later, "alice")
+    await d.sent(pid, f"webinar-changed:{webinar}:1")
+    return [
+        await record(
+            handle,
+            "onboarding-webinar-rescheduled",
+            "invited; the session moved, update sent, reminder re-timed",
+        )
+    ]
+
+
+async def onboarding_webinar_cancelled(d: Driver) -> list[Recording]:
+    program = "rec-webinar-cancelled"
+    cancelled = d.webinar(program, starts_in=2 * HOUR)
+    next_one = d.webinar(program, starts_in=3 * HOUR)
+    pid, handle = await d.approved(program, webinar_reminders=[HOUR])
+    await d.accept_terms(pid, handle)
+    await d.sent(pid, f"webinar-invite:{cancelled}")
+    await webinars.cancel_webinar(d.engine, d.client, cancelled, "trainer ill", "alice")
+    await d.sent(pid, f"webinar-changed:{cancelled}:1", f"webinar-invite:{next_one}")
+    return [
+        await record(
+            handle,
+            "onboarding-webinar-cancelled-reinvited",
+            "invited; the session was cancelled, next one invited",
         )
     ]
 

@@ -12,8 +12,10 @@ from sqlmodel import select
 from temporalio.client import ScheduleActionExecutionStartWorkflow
 from temporalio.service import RPCError
 
+from partnerflow.domain.campaign_controls import CampaignAction
 from partnerflow.domain.migration import MigrationInput, MigrationProgress, Source, migration_workflow_id
 from partnerflow.domain.prospects import campaign_workflow_id, outreach_workflow_id
+from partnerflow.services.campaign_controls import control_campaign
 from partnerflow.services.campaigns import CampaignIn, start_campaign
 from partnerflow.services.migration import start_migration_workflow
 from partnerflow.services.recruitment import on_partner_signup
@@ -78,6 +80,43 @@ async def recruitment(d: Driver) -> list[Recording]:
             child(emails[0]), "mid-sequence", "intro and follow-up sent; waiting a day for the last"
         ),
         await record(converted, "converted", "intro sent, then the prospect signed up: stopped, completed"),
+    ]
+
+
+async def recruitment_paused(d: Driver) -> list[Recording]:
+    """Two prospects got their intro; then a manager pauses the campaign, and later cancels another."""
+    program = "rec-paused"
+    emails = [f"{name}@paused.example.com" for name in ("ada", "bob")]
+    with session_scope(d.engine) as session:
+        prospect_store.import_csv(session, program, "email\n" + "".join(f"{e}\n" for e in emails), {})
+        ids = [p.id for p in session.exec(select(Prospect).where(Prospect.program == program))]
+    body = CampaignIn.model_validate(
+        {"name": "Paused", "program": program, "steps": STEPS, "messages_per_minute": 600}
+    )
+    campaign_id = await start_campaign(d.engine, d.client, d.settings, body)
+    parent = d.client.get_workflow_handle_for(
+        RecruitmentCampaignWorkflow.run, campaign_workflow_id(campaign_id)
+    )
+    first = d.client.get_workflow_handle_for(
+        ProspectOutreachWorkflow.run, outreach_workflow_id(campaign_id, ids[0] or 0)
+    )
+
+    async def intro_sent() -> bool:
+        try:
+            return len((await first.query(ProspectOutreachWorkflow.status)).sent_at) >= 1
+        except RPCError:
+            return False
+
+    await eventually_async(intro_sent, timeout=WAIT)
+    await control_campaign(d.engine, d.client, campaign_id, CampaignAction.PAUSE, "alice")
+
+    async def told() -> bool:
+        return (await first.query(ProspectOutreachWorkflow.status)).paused_at is not None
+
+    await eventually_async(told, timeout=WAIT)
+    return [
+        await record(parent, "paused", "2 sequences launched, then paused by a manager; progress loop"),
+        await record(first, "paused", "intro sent, follow-up held by the campaign's pause"),
     ]
 
 

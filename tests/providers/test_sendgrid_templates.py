@@ -91,9 +91,14 @@ def outbound(renderer: Renderer, name: str, locale: str) -> OutboundEmail:
     extra = EXTRAS[name]
     rendered = renderer.email(name, locale, email_context(partner_dict(locale), locale, **extra))
     attachments = []
-    if name == "webinar_invite":
-        ics = webinar_ics(WEBINAR, "marta.nowak@example.org", "Marta Nowak", SETTINGS)
-        attachments.append(EmailAttachment("invite.ics", "text/calendar", ics))
+    if name in ("webinar_invite", "webinar_updated", "webinar_cancelled"):
+        method = "CANCEL" if name == "webinar_cancelled" else "REQUEST"
+        sequence = 0 if name == "webinar_invite" else 1
+        ics = webinar_ics(
+            WEBINAR, "marta.nowak@example.org", "Marta Nowak", SETTINGS, method=method, sequence=sequence
+        )
+        filename = "cancel.ics" if method == "CANCEL" else "invite.ics"
+        attachments.append(EmailAttachment(filename, "text/calendar", ics))
     return OutboundEmail(
         idempotency_key=f"partner:7f3c1a2b4d5e6f78:{name}:{locale}",
         to="marta.nowak@example.org",
@@ -163,4 +168,40 @@ def test_webinar_invitation_from_the_activity_is_accepted(tmp_path: Path, sendgr
     assert b"METHOD:REQUEST\r\n" in base64.b64decode(attachment["content"])
     assert sent.json["categories"] == ["partnerflow", "webinar_invite"]
     assert sent.json["personalizations"][0]["custom_args"]["partner_id"] == partner.id
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("template", "method", "filename"),
+    [("webinar_updated", "REQUEST", "invite.ics"), ("webinar_cancelled", "CANCEL", "cancel.ics")],
+)
+def test_webinar_change_from_the_activity_is_accepted(
+    tmp_path: Path, sendgrid: FakeSendGrid, template: str, method: str, filename: str
+) -> None:
+    settings = make_settings(tmp_path, sendgrid_api_key=SecretStr(KEY), sendgrid_host=sendgrid.url)
+    engine = make_engine(settings.effective_database_url)
+    upgrade(engine)
+    partner = add_partner(engine, "zofia@example.com", name="Zofia", locale="pl")
+    with session_scope(engine) as session:
+        webinar = Webinar(title="Szkolenie partnerów", starts_at=datetime.now(UTC) + timedelta(days=3),
+                          timezone="Europe/Warsaw", join_url="https://meet.example.com/j/1", capacity=10,
+                          sequence=2)  # fmt: skip
+        session.add(webinar)
+        session.flush()
+        webinar_id = webinar.id
+    messaging = MessagingActivities(settings, engine, email_backend(settings), slack_backend(settings))
+    request = EmailRequest(f"partner:{partner.id}:webinar-changed:{webinar_id}:2", partner.id, template,
+                           {"moved": True, "reinvite": True}, webinar_id=webinar_id, attach_calendar=True,
+                           calendar_method=method)  # fmt: skip
+    before = len(sendgrid.requests)
+
+    result = ActivityEnvironment().run(messaging.send_email, request)
+
+    [sent] = sendgrid.requests[before:]
+    assert (result.status, sent.status) == ("sent", 202)
+    [attachment] = sent.json["attachments"]
+    assert (attachment["type"], attachment["filename"]) == ("text/calendar", filename)
+    ics = base64.b64decode(attachment["content"])
+    assert f"METHOD:{method}\r\n".encode() in ics
+    assert b"SEQUENCE:2\r\n" in ics  # the session's current sequence, as none was given
     engine.dispose()

@@ -49,6 +49,10 @@ EMAIL_VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("webinar_invite", {"webinar": WEBINAR, "attempt": 2}),
     ("webinar_reminder", {"webinar": WEBINAR, "hours_before": 24}),
     ("webinar_reminder", {"webinar": WEBINAR, "hours_before": 1}),
+    ("webinar_updated", {"webinar": WEBINAR, "moved": True}),
+    ("webinar_updated", {"webinar": WEBINAR, "moved": False}),
+    ("webinar_cancelled", {"webinar": WEBINAR, "reinvite": True}),
+    ("webinar_cancelled", {"webinar": WEBINAR, "reinvite": False}),
     ("onboarding_complete", {"tracking_url": TRACKING_URL}),
     ("onboarding_complete", {"tracking_url": ""}),
     ("terms_updated", {"version": 2}),
@@ -272,7 +276,7 @@ def test_welcome_kit_escapes_resource_titles_in_html(renderer: Renderer) -> None
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-@pytest.mark.parametrize("name", ["webinar_invite", "webinar_reminder"])
+@pytest.mark.parametrize("name", ["webinar_invite", "webinar_reminder", "webinar_updated"])
 def test_webinar_emails_give_the_session_and_join_link(renderer: Renderer, name: str, locale: str) -> None:
     email = render(renderer, name, locale)
 
@@ -329,6 +333,56 @@ def test_webinar_reminder_wording(renderer: Renderer) -> None:
     assert "one hour" not in day.text
     assert "one hour" in hour.text
     assert "tomorrow" not in hour.text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("name", ["webinar_updated", "webinar_cancelled"])
+def test_webinar_changes_name_the_session_and_the_calendar_file(
+    renderer: Renderer, name: str, locale: str
+) -> None:
+    email = render(renderer, name, locale)
+
+    assert WEBINAR["title"] in email.text and WEBINAR["starts_at_local"] in email.text
+    assert WEBINAR["starts_at_local"] in email.html
+    assert ".ics" in email.text and ".ics" in email.html
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_moved_session_reads_differently_from_new_details(renderer: Renderer, locale: str) -> None:
+    moved = render(renderer, "webinar_updated", locale, moved=True)
+    details = render(renderer, "webinar_updated", locale, moved=False)
+
+    assert moved.subject != details.subject and moved.text != details.text and moved.html != details.html
+    assert WEBINAR["join_url"] in details.text.splitlines()
+
+
+def test_webinar_update_wording(renderer: Renderer) -> None:
+    moved = render(renderer, "webinar_updated", "en", moved=True)
+    details = render(renderer, "webinar_updated", "en", moved=False)
+    assert "new date" in moved.text and "new date" not in details.text
+    assert "updates the session already in your calendar" in moved.text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_cancellation_has_no_join_link_and_promises_a_new_invitation_only_when_one_follows(
+    renderer: Renderer, locale: str
+) -> None:
+    waiting = render(renderer, "webinar_cancelled", locale, reinvite=True)
+    done = render(renderer, "webinar_cancelled", locale, reinvite=False)
+
+    for email in (waiting, done):
+        assert WEBINAR["join_url"] not in email.text and WEBINAR["join_url"] not in email.html
+    assert waiting.subject == done.subject
+    assert len(waiting.text.splitlines()) == len(done.text.splitlines()) + 2
+    assert set(done.text.splitlines()) < set(waiting.text.splitlines())
+
+
+def test_webinar_cancellation_wording(renderer: Renderer) -> None:
+    waiting = render(renderer, "webinar_cancelled", "en", reinvite=True)
+    done = render(renderer, "webinar_cancelled", "en", reinvite=False)
+    assert waiting.subject == "Cancelled: Velocity Affiliates onboarding webinar"
+    assert "invitation to another session" in waiting.text and "another session" not in done.text
+    assert "removes the session from your calendar" in done.text
 
 
 # --- onboarding_complete, terms_updated, portal_link ---------------------------------------

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import func, select
 
-from partnerflow.domain.migration import MappingError, Source, parse_mapping, parse_pause
+from partnerflow.domain.migration import Source, parse_pause
+from partnerflow.domain.migration_presets import MappingError, parse_mapping
 from partnerflow.store.db import session_scope
 from partnerflow.store.migration_import import ImportReport, import_csv, progress
 from partnerflow.store.models import Application, MigratedPartner, MigrationRun, Partner, TrackingLink
@@ -140,7 +141,7 @@ def test_generic_mapping_with_segment_column(engine: Engine) -> None:
 
 def test_unmappable_files_and_bad_options_are_refused(engine: Engine) -> None:
     with pytest.raises(MappingError, match="no email column"):
-        run_import(engine, "migration_generic.csv", Source.GENERIC)
+        run_import(engine, "Name,Ref\nLena,lena-f\n", Source.GENERIC)
     with pytest.raises(MappingError, match="not in the file"):
         run_import(engine, "migration_generic.csv", Source.GENERIC, mapping={"email": "Mail"})
     with pytest.raises(MappingError, match="bad mapping"):

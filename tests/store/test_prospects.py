@@ -13,14 +13,8 @@ from helpers import add_partner
 from sqlalchemy import Engine, text
 from sqlmodel import func, select
 
-from partnerflow.domain.prospects import (
-    OUTREACH_TEMPLATES,
-    CsvFormatError,
-    ImportReport,
-    make_outreach_token,
-    parse_mapping,
-    read_outreach_token,
-)
+from partnerflow.domain.prospect_import import CsvFormatError, ImportReport, parse_mapping
+from partnerflow.domain.prospects import OUTREACH_TEMPLATES, make_outreach_token, read_outreach_token
 from partnerflow.domain.stages import LOCALES
 from partnerflow.rendering.templates import Renderer
 from partnerflow.store import prospects as store

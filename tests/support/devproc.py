@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -25,9 +26,12 @@ def free_ports(count: int) -> list[int]:
 
 
 @contextmanager
-def partnerflow_dev(data_dir: Path, ports: list[int]) -> Iterator[tuple[subprocess.Popen[str], httpx.Client]]:
+def partnerflow_dev(
+    data_dir: Path, ports: list[int], env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], httpx.Client]]:
+    """``env`` adds variables (e.g. PARTNERFLOW_WORKER_METRICS) to a clean environment."""
     api, grpc, ui = ports
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNERFLOW_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARTNERFLOW_", "OTEL_"))} | (env or {})
     process = subprocess.Popen(
         [sys.executable, "-m", "partnerflow.cli.main", "dev", "--data-dir", str(data_dir),
          "--api-port", str(api), "--temporal-port", str(grpc), "--ui-port", str(ui)],
@@ -48,5 +52,10 @@ def partnerflow_dev(data_dir: Path, ports: list[int]) -> Iterator[tuple[subproce
             yield process, http
     finally:
         if process.poll() is None:
-            process.kill()
-            process.wait()
+            # Ctrl-C, so `dev` stops its Temporal dev server (its own session: a kill would orphan it).
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

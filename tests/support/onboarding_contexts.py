@@ -25,6 +25,8 @@ EMAIL_EXTRA: dict[str, dict[str, Any]] = {
     "welcome_kit": {"tracking_url": TRACKING_URL, "resources": RESOURCES},
     "webinar_invite": {"webinar": WEBINAR, "attempt": 1},
     "webinar_reminder": {"webinar": WEBINAR, "hours_before": 24},
+    "webinar_updated": {"webinar": WEBINAR, "moved": True},
+    "webinar_cancelled": {"webinar": WEBINAR, "reinvite": True},
     "onboarding_complete": {"tracking_url": TRACKING_URL},
     "terms_updated": {"version": 2},
     "portal_link": {},

@@ -14,9 +14,11 @@ from typing import Any
 
 import httpx
 import uvicorn
-from conftest import WEBHOOK_SECRET, make_settings, partnerflow_worker
+from conftest import WEBHOOK_SECRET, make_settings
 from fastapi import APIRouter
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import Engine
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from partnerflow.api.main import create_app
@@ -24,6 +26,7 @@ from partnerflow.cli.dev import _Server
 from partnerflow.config import Settings
 from partnerflow.rendering import signing
 from partnerflow.store.db import make_engine, upgrade
+from partnerflow.worker import build_worker
 
 ALICE = {"Authorization": "Bearer tok-alice"}
 
@@ -70,19 +73,30 @@ async def running_service(
     routers: Sequence[APIRouter] = (),
     extra_workflows: Sequence[type] = (),
     extra_activities: Sequence[Callable[..., Any]] = (),
+    client: Client | None = None,
+    tracer_provider: TracerProvider | None = None,
+    uvicorn_logs_to_root: bool = False,
     **overrides: Any,
 ) -> AsyncIterator[Service]:
-    """API (uvicorn on a real socket) + worker + dev server, on a fresh SQLite database."""
+    """API (uvicorn on a real socket) + worker + dev server, on a fresh SQLite database.
+
+    ``client`` replaces the dev server's own (e.g. one on a metrics runtime, or with the tracing
+    interceptor); the API and the worker both use it. ``uvicorn_logs_to_root`` runs uvicorn as
+    the CLI does (``log_config=None``): its access log reaches the root handler.
+    """
     settings = make_settings(tmp_path, **overrides)
     engine = make_engine(settings.effective_database_url)
     upgrade(engine)
-    app = create_app(settings, engine=engine, temporal=dev_env.client)
+    client = client or dev_env.client
+    app = create_app(settings, engine=engine, temporal=client, tracer_provider=tracer_provider)
     for router in routers:  # routes not mounted in api/main.py yet
         app.include_router(router)
     port = _free_port()
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    logs: dict[str, Any] = {"log_config": None, "log_level": "info"} if uvicorn_logs_to_root else {}
+    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, **({"log_level": "warning"} | logs)))
     with ThreadPoolExecutor(max_workers=8) as executor:
-        async with partnerflow_worker(dev_env, settings, engine, executor, extra_workflows, extra_activities):
+        worker = build_worker(client, settings, engine, executor, extra_workflows, extra_activities)
+        async with worker:
             serving = asyncio.create_task(server.serve())
             while not server.started:
                 await asyncio.sleep(0.02)

@@ -6,11 +6,40 @@ session cookie (``auth.py``); every form post needs the session's CSRF token.
 
 from fastapi import APIRouter, Depends
 
-from partnerflow.api.dashboard import auth, login, outbox, partner, pipeline, programs
+from partnerflow.api.dashboard import (
+    auth,
+    campaigns,
+    login,
+    migrations,
+    outbox,
+    partner,
+    partner_actions,
+    pipeline,
+    program_page,
+    programs,
+    terms,
+    webhooks,
+    webinar_actions,
+    webinars,
+)
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 router.include_router(login.router, prefix=auth.PATH)
-for _pages in (pipeline.router, partner.router, programs.router, outbox.router):
+_PAGES = (
+    pipeline.router,
+    partner.router,
+    partner_actions.router,
+    programs.router,
+    program_page.router,
+    terms.router,
+    campaigns.router,
+    migrations.router,
+    webinars.router,
+    webinar_actions.router,
+    webhooks.router,
+    outbox.router,
+)
+for _pages in _PAGES:
     # Belt and braces: each page also asks for the session it renders with.
     router.include_router(_pages, prefix=auth.PATH, dependencies=[Depends(auth.require_session)])
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from partnerflow.api.dashboard import auth
 from partnerflow.api.dashboard.views import render
 from partnerflow.api.deps import SettingsDep
+from partnerflow.api.rate_limits import client_ip, limits_for
 from partnerflow.config import Settings
 
 router = APIRouter()
 
+_TOO_MANY = "Too many sign-in attempts. Wait a few minutes, then try again."
 STYLESHEET = Path(__file__).resolve().parents[2] / "static" / "dashboard.css"
 
 
@@ -33,9 +37,23 @@ async def login(
     token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    """Check the manager token; on success start the 12-hour session and go on (PRG)."""
+    """Check the manager token; on success start the 12-hour session and go on (PRG).
+
+    Attempts are limited per IP (PARTNERFLOW_RATE_LIMIT_LOGIN_IP, every attempt) and per manager
+    account (PARTNERFLOW_RATE_LIMIT_LOGIN_ACCOUNT, sign-ins with that manager's token): 429 over either.
+    """
     await auth.check_login_csrf(request, settings)
+    limiter = limits_for(request)
+    over = await run_in_threadpool(limiter.hit, "login_ip", client_ip(request))
     manager = auth.manager_for_token(settings, token) if token.strip() else None
+    if over is None and manager is not None:
+        over = await run_in_threadpool(limiter.hit, "login_account", manager)
+    if over is not None:
+        response = _form(
+            request, settings, auth.safe_next(next), _TOO_MANY, status.HTTP_429_TOO_MANY_REQUESTS
+        )
+        response.headers["Retry-After"] = str(math.ceil(over))
+        return response
     if manager is None:
         error = "That manager token is not valid." if token.strip() else "Enter your manager token."
         return _form(request, settings, auth.safe_next(next), error, status.HTTP_401_UNAUTHORIZED)

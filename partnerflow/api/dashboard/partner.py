@@ -25,6 +25,7 @@ from partnerflow.api.schemas import PartnerDetail
 from partnerflow.config import Settings
 from partnerflow.domain.lifecycle import workflow_id_for
 from partnerflow.domain.stages import CHECKLIST_ITEMS
+from partnerflow.services.audit import partner_trail
 from partnerflow.store import outbox
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Application, OutboxMessage, Partner, utcnow
@@ -89,6 +90,7 @@ async def partner_page(
         if live
         else []
     )
+    trail = await partner_trail(engine, None, partner_id, live.history if live else None)
     return render(
         request,
         "partner",
@@ -105,6 +107,10 @@ async def partner_page(
         workflow_id=workflow_id_for(partner.id),
         workflow_url=temporal_url(settings, partner.id),
         now=utcnow(),
+        audit=trail.entries if trail else [],
+        audit_timeline=live is not None,
+        paused=bool(live and live.paused),
+        tier_proposal=live.tier_proposal if live else None,
     )
 
 

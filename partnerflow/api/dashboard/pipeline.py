@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import Engine
+from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from partnerflow.api.bounds import PageNumber
@@ -17,8 +18,9 @@ from partnerflow.api.dashboard import auth, queries
 from partnerflow.api.dashboard.views import Page, not_found, render
 from partnerflow.api.deps import EngineDep, SettingsDep
 from partnerflow.api.routes import partners as partner_routes
-from partnerflow.api.schemas import DecisionBody
+from partnerflow.api.schemas import DecisionBody, DecisionResponse
 from partnerflow.domain.stages import Stage
+from partnerflow.services.temporal import TemporalUnavailable
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner, utcnow
 
@@ -133,16 +135,19 @@ async def _decide(
     client = request.app.state.temporal
     if client is None:
         return "error", "Temporal is not reachable yet; nothing was decided. Try again in a moment."
+    settings = request.app.state.settings
     try:
-        result = await partner_routes.decide(partner_id, body, engine, client, manager)
+        result = await partner_routes.decide(partner_id, body, engine, client, manager, settings)
     except HTTPException as exc:
         if exc.status_code == status.HTTP_409_CONFLICT:
             return "error", f"Already decided: {who}. {exc.detail}."
         return "error", f"Could not decide on {who}: {exc.detail}"
-    except RPCError as exc:
+    except (RPCError, RPCTimeoutOrCancelledError, TemporalUnavailable) as exc:
         log.warning("decision on partner %s failed: %s", partner_id, exc)
-        return "error", f"Temporal did not take the decision on {who}; try again."
+        return "error", f"Temporal did not take the decision on {who}; try again in a moment."
     verb = "Approved" if body.decision == "approve" else "Rejected"
+    if not isinstance(result, DecisionResponse):  # 202: Temporal holds it, the workflow applies it
+        return "success", f"{verb} {who}; the decision is being applied (the stage follows shortly)."
     return "success", f"{verb} {who}; stage is now {result.stage}."
 
 

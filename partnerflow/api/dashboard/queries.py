@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
@@ -12,7 +13,7 @@ from partnerflow.domain.engagement import EngagementRules, program_rules
 from partnerflow.domain.kpis import Totals
 from partnerflow.domain.stages import Stage
 from partnerflow.store import performance
-from partnerflow.store.models import Application, OutboxMessage, Partner, PerformanceEvent, Program
+from partnerflow.store.models import Application, OutboxMessage, Partner, PerformanceEvent, Program, Prospect
 
 # The board's columns in lifecycle order; ``approved`` is a short step before onboarding.
 BOARD_STAGES = (
@@ -91,6 +92,13 @@ def programs(session: Session) -> list[ProgramRow]:
         ProgramRow(program, names.get(program, program), int(counts.get(program, 0)))
         for program in sorted(set(counts) | set(names))
     ]
+
+
+def new_prospects_by_program() -> Any:
+    """``(program, prospects not contacted yet)``: who a new campaign would write to."""
+    return (
+        select(Prospect.program, func.count()).where(Prospect.status == "new").group_by(col(Prospect.program))
+    )
 
 
 def week_starts(now: datetime, weeks: int) -> list[datetime]:

@@ -25,6 +25,10 @@ NAV = (
     ("pipeline", "Pipeline", PATH),
     ("applications", "Applications", f"{PATH}/applications"),
     ("programs", "Programs", f"{PATH}/programs"),
+    ("campaigns", "Campaigns", f"{PATH}/campaigns"),
+    ("migrations", "Migrations", f"{PATH}/migrations"),
+    ("webinars", "Webinars", f"{PATH}/webinars"),
+    ("webhooks", "Webhooks", f"{PATH}/webhooks"),
     ("outbox", "Outbox", f"{PATH}/outbox"),
 )
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from partnerflow.api.deps import EngineDep, SettingsDep, get_manager
-from partnerflow.api.errors import unprocessable
+from partnerflow.api.errors import responses, unprocessable
 from partnerflow.store import performance
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Program, utcnow
@@ -133,6 +133,10 @@ _BODY_SCHEMA = {
 @router.post(
     "/events",
     response_model=IngestOut,
+    responses=responses(
+        unauthorized="missing or invalid manager token or ingestion key",
+        unprocessable_entity='not {"events": [...]} with at most 1,000 items (each is checked on its own)',
+    ),
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA}}}
     },

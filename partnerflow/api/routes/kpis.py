@@ -11,14 +11,15 @@ from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from partnerflow.api.bounds import ProgramId
-from partnerflow.api.deps import EngineDep, ManagerDep
-from partnerflow.api.errors import unprocessable
+from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep
+from partnerflow.api.errors import responses, unprocessable
 from partnerflow.domain.kpis import Kpis, Segment, TierRule, Totals, commission, kpis, segments
 from partnerflow.store import performance
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner, Program, utcnow
 
-router = APIRouter(tags=["kpis"])
+router = APIRouter(tags=["kpis"], responses=MANAGER_AUTH)
+_BAD_PERIOD = "unreadable or empty from/to period"
 
 DEFAULT_PERIOD = timedelta(days=30)
 # The period before [from, to) must stay representable: these bounds keep it within years 940..3000.
@@ -58,7 +59,11 @@ class ProgramKpisOut(KpisOut):
     segments: dict[str, int]
 
 
-@router.get("/partners/{partner_id}/kpis", response_model=PartnerKpisOut)
+@router.get(
+    "/partners/{partner_id}/kpis",
+    response_model=PartnerKpisOut,
+    responses=responses(not_found="unknown partner", unprocessable_entity=_BAD_PERIOD),
+)
 def partner_kpis(
     partner_id: str, engine: EngineDep, _m: ManagerDep, start: str | None = _FROM, end: str | None = _TO
 ) -> PartnerKpisOut:
@@ -82,7 +87,11 @@ def partner_kpis(
     )
 
 
-@router.get("/programs/{program}/kpis", response_model=ProgramKpisOut)
+@router.get(
+    "/programs/{program}/kpis",
+    response_model=ProgramKpisOut,
+    responses=responses(not_found="unknown program", unprocessable_entity=_BAD_PERIOD),
+)
 def program_kpis(
     program: ProgramId, engine: EngineDep, _m: ManagerDep, start: str | None = _FROM, end: str | None = _TO
 ) -> ProgramKpisOut:

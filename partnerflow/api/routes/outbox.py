@@ -7,15 +7,16 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from partnerflow.api.bounds import Offset
-from partnerflow.api.deps import EngineDep, ManagerDep
+from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep
+from partnerflow.api.errors import responses
 from partnerflow.api.schemas import OutboxItem, OutboxList
 from partnerflow.store import outbox
 from partnerflow.store.db import session_scope
 
-router = APIRouter(prefix="/outbox", tags=["outbox"])
+router = APIRouter(prefix="/outbox", tags=["outbox"], responses=MANAGER_AUTH)
 
 
-@router.get("", response_model=OutboxList)
+@router.get("", response_model=OutboxList, responses=responses(422))
 def list_outbox(
     engine: EngineDep,
     _manager: ManagerDep,

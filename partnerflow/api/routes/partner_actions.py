@@ -12,17 +12,15 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 from temporalio.client import Client
 
-from partnerflow.api.deps import EngineDep, ManagerDep, TemporalDep
+from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, TemporalDep
+from partnerflow.api.errors import responses
 from partnerflow.domain.review import OffboardInput, PauseInput, TierDecision
 from partnerflow.services.partners import UpdateRefused, WorkflowEnded, update_partner
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner, Review
 
-router = APIRouter(prefix="/partners", tags=["partners"])
-_CONFLICT: dict[int | str, dict[str, Any]] = {
-    404: {"description": "unknown partner"},
-    409: {"description": "not possible in this stage"},
-}
+router = APIRouter(prefix="/partners", tags=["partners"], responses=MANAGER_AUTH)
+_CONFLICT = responses(422, 503, not_found="unknown partner", conflict="not possible in this stage")
 
 
 class OffboardBody(BaseModel):
@@ -94,7 +92,7 @@ async def tier_decision(
 @router.get(
     "/{partner_id}/reviews",
     response_model=list[ReviewOut],
-    responses={404: {"description": "unknown partner"}},
+    responses=responses(422, not_found="unknown partner"),
 )
 def list_reviews(partner_id: str, engine: EngineDep, _manager: ManagerDep) -> list[ReviewOut]:
     """The partner's periodic reviews, newest first."""

@@ -6,15 +6,24 @@ import logging
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from temporalio.client import Client
 
 from partnerflow.api.bounds import Offset
-from partnerflow.api.deps import EngineDep, ManagerDep, TemporalDep
-from partnerflow.api.errors import unprocessable
+from partnerflow.api.deps import (
+    MANAGER_AUTH,
+    RETRY_AFTER_SECONDS,
+    EngineDep,
+    ManagerDep,
+    SettingsDep,
+    TemporalDep,
+)
+from partnerflow.api.errors import responses, unprocessable
 from partnerflow.api.schemas import (
     ChecklistBody,
     DecisionBody,
+    DecisionPendingResponse,
     DecisionResponse,
     PartnerDetail,
     PartnerList,
@@ -23,17 +32,23 @@ from partnerflow.api.schemas import (
 from partnerflow.domain.lifecycle import DecisionInput, PartnerStatus, workflow_id_for
 from partnerflow.domain.onboarding import ChecklistUpdate
 from partnerflow.domain.stages import Decision, Stage, empty_checklist
-from partnerflow.services.decisions import AlreadyDecided, DecisionRefused, send_decision
+from partnerflow.services.decisions import (
+    AlreadyDecided,
+    DecisionNotTaken,
+    DecisionPending,
+    DecisionRefused,
+    send_decision,
+)
 from partnerflow.services.partners import UpdateRefused, WorkflowEnded, live_status, update_partner
 from partnerflow.store import partners as partner_store
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/partners", tags=["partners"])
+router = APIRouter(prefix="/partners", tags=["partners"], responses=MANAGER_AUTH)
 
 
-@router.get("", response_model=PartnerList)
+@router.get("", response_model=PartnerList, responses=responses(422))
 def list_partners(
     engine: EngineDep,
     _manager: ManagerDep,
@@ -48,7 +63,9 @@ def list_partners(
     return PartnerList(items=[_summary(row) for row in rows])
 
 
-@router.get("/{partner_id}", response_model=PartnerDetail)
+@router.get(
+    "/{partner_id}", response_model=PartnerDetail, responses=responses(422, 503, not_found="unknown partner")
+)
 async def get_partner(
     partner_id: str, engine: EngineDep, client: TemporalDep, _manager: ManagerDep
 ) -> PartnerDetail:
@@ -60,18 +77,39 @@ async def get_partner(
         checklist=live.checklist,
         history=live.history,
         workflow_id=workflow_id_for(partner.id),
+        paused=live.paused,
+        tier_proposal=live.tier_proposal,
     )
 
 
 @router.post(
     "/{partner_id}/decision",
     response_model=DecisionResponse,
-    responses={404: {"description": "unknown partner"}, 409: {"description": "already decided"}},
+    responses={
+        202: {
+            "model": DecisionPendingResponse,
+            "description": "the workflow accepted (recorded) it and is applying it",
+        },
+        **responses(
+            503,
+            not_found="unknown partner",
+            conflict="already decided",
+            unprocessable_entity="invalid body, or a decision the workflow refuses",
+        ),
+    },
 )
 async def decide(
-    partner_id: str, body: DecisionBody, engine: EngineDep, client: TemporalDep, manager: ManagerDep
-) -> DecisionResponse:
-    """Approve or reject an application; answers once the workflow has taken the decision."""
+    partner_id: str,
+    body: DecisionBody,
+    engine: EngineDep,
+    client: TemporalDep,
+    manager: ManagerDep,
+    settings: SettingsDep,
+) -> DecisionResponse | JSONResponse:
+    """Approve or reject an application; answers once the workflow has taken the decision.
+
+    Within PARTNERFLOW_TEMPORAL_WAIT: past it, 202 while the workflow is still applying it.
+    """
     partner = await run_in_threadpool(_load, engine, partner_id)
     decision = DecisionInput(
         decision=Decision(body.decision),
@@ -80,7 +118,13 @@ async def decide(
         share_reason=body.share_reason,
     )
     try:
-        result = await send_decision(client, partner.id, decision)
+        result = await send_decision(client, partner.id, decision, settings.temporal_wait)
+    except DecisionPending as exc:
+        pending = DecisionPendingResponse(partner_id=partner.id, status=str(exc))
+        return JSONResponse(pending.model_dump(), status_code=status.HTTP_202_ACCEPTED)
+    except DecisionNotTaken as exc:
+        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers=retry) from exc
     except AlreadyDecided as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     except DecisionRefused as exc:
@@ -91,7 +135,12 @@ async def decide(
 @router.post(
     "/{partner_id}/checklist",
     response_model=PartnerDetail,
-    responses={404: {"description": "unknown partner"}, 409: {"description": "not onboarding"}},
+    responses=responses(
+        503,
+        not_found="unknown partner",
+        conflict="not onboarding",
+        unprocessable_entity="invalid body, or an item the workflow refuses",
+    ),
 )
 async def complete_checklist_item(
     partner_id: str, body: ChecklistBody, engine: EngineDep, client: TemporalDep, manager: ManagerDep

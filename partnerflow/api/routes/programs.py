@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import datetime
 from typing import Annotated, Literal
@@ -12,9 +11,8 @@ from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from partnerflow.api.bounds import ProgramId
-from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
-from partnerflow.api.errors import unprocessable
-from partnerflow.domain.engagement import EngagementRules, program_rules
+from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, SettingsDep, TemporalDep
+from partnerflow.api.errors import responses, unprocessable
 from partnerflow.domain.kpis import TierRule
 from partnerflow.domain.limits import MAX_DAYS, MAX_ID
 from partnerflow.domain.urls import HttpUrlStr
@@ -24,7 +22,8 @@ from partnerflow.store import performance
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Resource
 
-router = APIRouter(prefix="/programs", tags=["programs"])
+# A program exists once an operation names it, so none of these answers 404 for an unknown one.
+router = APIRouter(prefix="/programs", tags=["programs"], responses=MANAGER_AUTH)
 
 ResourceKind = Literal["logo", "banner", "product_sheet", "guide", "video"]
 
@@ -38,6 +37,9 @@ class ProgramIn(BaseModel):
     monthly_costs: float | None = Field(
         default=None, ge=0, allow_inf_nan=False, description="platform, agency...: counted in the ROI"
     )
+    reapply_after_days: int | None = Field(
+        default=None, ge=0, le=MAX_DAYS, description="a rejected applicant may apply again after (default 30)"
+    )
 
 
 class ProgramOut(BaseModel):
@@ -46,6 +48,7 @@ class ProgramOut(BaseModel):
     landing_url: str
     currency: str = performance.DEFAULT_CURRENCY
     monthly_costs: float = 0.0
+    reapply_after_days: int = 30
     has_ingestion_key: bool = False
 
 
@@ -92,11 +95,16 @@ class ResourceOut(ResourceIn):
     url: str  # as stored: a URL saved before the check existed is still listed
 
 
-@router.put("/{program}", response_model=ProgramOut)
+@router.put(
+    "/{program}",
+    response_model=ProgramOut,
+    responses=responses(422, conflict="a currency change once amounts exist in another one"),
+)
 def update_program(
     program: ProgramId, body: ProgramIn, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
 ) -> ProgramOut:
-    """Set the program's name, the landing page tracking links redirect to, its currency and costs."""
+    """Set the program's name, the landing page tracking links redirect to, its currency, costs and
+    how long a rejected applicant waits before applying again."""
     with session_scope(engine) as session:
         row = store.ensure_program(session, program, settings.default_landing_url)
         if body.currency and body.currency != row.currency:
@@ -110,16 +118,24 @@ def update_program(
             row.currency = body.currency
         if body.monthly_costs is not None:
             row.monthly_costs = body.monthly_costs
+        if body.reapply_after_days is not None:
+            row.reapply_after_days = body.reapply_after_days
         row.name, row.landing_url = body.name, body.landing_url
         session.add(row)
         return ProgramOut(
             program=row.id,
             has_ingestion_key=row.ingestion_key is not None,
-            **row.model_dump(include={"name", "landing_url", "currency", "monthly_costs"}),
+            **row.model_dump(
+                include={"name", "landing_url", "currency", "monthly_costs", "reapply_after_days"}
+            ),
         )
 
 
-@router.put("/{program}/tiers", response_model=list[TierIn])
+@router.put(
+    "/{program}/tiers",
+    response_model=list[TierIn],
+    responses=responses(unprocessable_entity="invalid tiers, names or ranks not unique, or no rank 0"),
+)
 def set_tiers(
     program: ProgramId,
     body: Annotated[list[TierIn], Body(min_length=1, max_length=50)],
@@ -141,14 +157,19 @@ def set_tiers(
         return _tiers(performance.tier_rules(session, program))
 
 
-@router.get("/{program}/tiers", response_model=list[TierIn])
+@router.get("/{program}/tiers", response_model=list[TierIn], responses=responses(422))
 def get_tiers(program: ProgramId, engine: EngineDep, _m: ManagerDep) -> list[TierIn]:
     """The program's tiers by rank (the defaults until some are set)."""
     with session_scope(engine) as session:
         return _tiers(performance.tier_rules(session, program))
 
 
-@router.post("/{program}/ingestion-key", status_code=status.HTTP_201_CREATED, response_model=IngestionKeyOut)
+@router.post(
+    "/{program}/ingestion-key",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IngestionKeyOut,
+    responses=responses(422),
+)
 def rotate_ingestion_key(
     program: ProgramId, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
 ) -> IngestionKeyOut:
@@ -161,7 +182,12 @@ def rotate_ingestion_key(
         return IngestionKeyOut(program=program, ingestion_key=row.ingestion_key)
 
 
-@router.post("/{program}/terms", status_code=status.HTTP_201_CREATED, response_model=TermsOut)
+@router.post(
+    "/{program}/terms",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TermsOut,
+    responses=responses(422, 503),
+)
 async def publish_terms(
     program: ProgramId,
     body: TermsIn,
@@ -177,7 +203,9 @@ async def publish_terms(
     return TermsOut(program=program, partners_notified=told, **terms.model_dump(exclude={"program"}))
 
 
-@router.get("/{program}/terms", response_model=TermsOut)
+@router.get(
+    "/{program}/terms", response_model=TermsOut, responses=responses(422, not_found="no terms published")
+)
 def current_terms(program: ProgramId, engine: EngineDep, _m: ManagerDep) -> TermsOut:
     """The version partners accept today."""
     with session_scope(engine) as session:
@@ -187,7 +215,12 @@ def current_terms(program: ProgramId, engine: EngineDep, _m: ManagerDep) -> Term
     return TermsOut(program=program, **terms.model_dump(exclude={"program"}))
 
 
-@router.post("/{program}/resources", status_code=status.HTTP_201_CREATED, response_model=ResourceOut)
+@router.post(
+    "/{program}/resources",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ResourceOut,
+    responses=responses(422),
+)
 def add_resource(program: ProgramId, body: ResourceIn, engine: EngineDep, _m: ManagerDep) -> ResourceOut:
     """Add an asset to the program's library."""
     with session_scope(engine) as session:
@@ -197,7 +230,7 @@ def add_resource(program: ProgramId, body: ResourceIn, engine: EngineDep, _m: Ma
         return _resource_out(resource)
 
 
-@router.get("/{program}/resources", response_model=list[ResourceOut])
+@router.get("/{program}/resources", response_model=list[ResourceOut], responses=responses(422))
 def list_resources(
     program: ProgramId, engine: EngineDep, _m: ManagerDep, locale: str | None = None, tier: str | None = None
 ) -> list[ResourceOut]:
@@ -208,49 +241,6 @@ def list_resources(
         else:
             rows = list(session.exec(select(Resource).where(Resource.program == program)))
         return [_resource_out(r) for r in rows]
-
-
-class EngagementIn(BaseModel):
-    """Overrides of the engagement thresholds for this program; omitted keys keep the defaults."""
-
-    model_config = {"extra": "forbid"}
-
-    no_click_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
-    no_conversion_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
-    silent_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
-    nudge_cap_days: int | None = Field(default=None, ge=0, le=MAX_DAYS)
-    inactivity_offboard_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
-    # At least a second (a timer of zero would spin), at most ten years (timedelta's range is finite).
-    review_period_days: float | None = Field(default=None, ge=1 / 86_400, le=MAX_DAYS, allow_inf_nan=False)
-    tier_confirmation_days: float | None = Field(
-        default=None, ge=1 / 86_400, le=MAX_DAYS, allow_inf_nan=False
-    )
-    check_interval_hours: float | None = Field(
-        default=None, ge=1 / 3_600, le=24 * MAX_DAYS, allow_inf_nan=False
-    )
-    near_tier_ratio: float | None = Field(default=None, gt=0, lt=1)
-
-
-@router.put("/{program}/engagement", response_model=EngagementRules)
-def set_engagement(
-    program: ProgramId, body: EngagementIn, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
-) -> EngagementRules:
-    """Set the program's engagement thresholds; partners' workflows use them from their next check."""
-    with session_scope(engine) as session:
-        row = store.ensure_program(session, program, settings.default_landing_url)
-        row.engagement_rules = json.dumps(body.model_dump(exclude_none=True))
-        session.add(row)
-        return program_rules(settings.engagement, row.engagement_rules)
-
-
-@router.get("/{program}/engagement", response_model=EngagementRules)
-def get_engagement(
-    program: ProgramId, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
-) -> EngagementRules:
-    """The thresholds in force for the program (defaults merged with its overrides)."""
-    with session_scope(engine) as session:
-        row = store.ensure_program(session, program, settings.default_landing_url)
-        return program_rules(settings.engagement, row.engagement_rules)
 
 
 def _resource_out(resource: Resource) -> ResourceOut:

@@ -1,4 +1,4 @@
-"""Recruitment: prospect import, outreach campaigns, and the prospects' one-click unsubscribe."""
+"""Recruitment: prospect import and the prospects' one-click unsubscribe (campaigns: ``campaigns.py``)."""
 
 from __future__ import annotations
 
@@ -8,46 +8,36 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 from starlette.datastructures import UploadFile
 
-from partnerflow.api.bounds import RowId
-from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
-from partnerflow.api.errors import unprocessable
-from partnerflow.api.routes.unsubscribe import _PAGE
+from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, SettingsDep, TemporalDep
+from partnerflow.api.errors import responses, unprocessable
+from partnerflow.api.routes.unsubscribe import _PAGE, HTML_PAGE
 from partnerflow.config import Settings
-from partnerflow.domain.prospects import (
-    CsvFormatError,
-    ImportReport,
-    decode_csv,
-    parse_mapping,
-    read_outreach_token,
-)
-from partnerflow.services.campaigns import (
-    CampaignIn,
-    CampaignNotFound,
-    CampaignRefused,
-    CampaignView,
-    campaign_view,
-    start_campaign,
-)
+from partnerflow.domain.prospect_import import CsvFormatError, ImportReport, decode_csv, parse_mapping
+from partnerflow.domain.prospects import read_outreach_token
 from partnerflow.services.recruitment import unsubscribe_prospect
 from partnerflow.store import prospects as store
 from partnerflow.store.db import session_scope
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/prospects", tags=["recruitment"])
-campaigns_router = APIRouter(prefix="/campaigns", tags=["recruitment"])
+router = APIRouter(prefix="/prospects", tags=["recruitment"], responses=MANAGER_AUTH)
 outreach_router = APIRouter(prefix="/outreach/unsubscribe", tags=["recruitment"])
-routers = (router, campaigns_router, outreach_router)
+routers = (router, outreach_router)  # campaigns: routes/campaigns.py
 MAX_UPLOAD = 20 * 1024 * 1024
+_BAD_LINK = "not a valid unsubscribe link"
 PROGRAM = Query("default", pattern=r"^[\w.-]+$", max_length=64)
 
 
 @router.post(
     "/import",
     response_model=ImportReport,
+    responses=responses(
+        request_entity_too_large="CSV larger than 20 MB",
+        unprocessable_entity="not a readable CSV, no file field, or a bad mapping",
+    ),
     openapi_extra={
         "requestBody": {
             "content": {
@@ -112,28 +102,9 @@ async def _csv_text(request: Request) -> str:
         raise unprocessable(str(exc), "body") from exc
 
 
-@campaigns_router.post("", status_code=status.HTTP_201_CREATED, response_model=CampaignView)
-async def create_campaign(
-    body: CampaignIn, engine: EngineDep, client: TemporalDep, settings: SettingsDep, _manager: ManagerDep
-) -> CampaignView:
-    """Create an outreach campaign and start its workflow."""
-    try:
-        campaign_id = await start_campaign(engine, client, settings, body)
-    except CampaignRefused as exc:
-        raise unprocessable(str(exc), "body", "prospect_ids") from exc
-    return await run_in_threadpool(campaign_view, engine, campaign_id)
-
-
-@campaigns_router.get("/{campaign_id}", response_model=CampaignView)
-def get_campaign(campaign_id: RowId, engine: EngineDep, _manager: ManagerDep) -> CampaignView:
-    """A campaign and its progress, counted from the store."""
-    try:
-        return campaign_view(engine, campaign_id)
-    except CampaignNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "campaign not found") from exc
-
-
-@outreach_router.get("/{token}", response_class=HTMLResponse)
+@outreach_router.get(
+    "/{token}", response_class=Response, responses={**HTML_PAGE, **responses(422, forbidden=_BAD_LINK)}
+)
 def confirm_unsubscribe(token: str, settings: SettingsDep) -> HTMLResponse:
     """A confirmation page (mail scanners follow GET links; only the POST unsubscribes)."""
     _read_token(settings, token)
@@ -145,7 +116,11 @@ def confirm_unsubscribe(token: str, settings: SettingsDep) -> HTMLResponse:
     return HTMLResponse(_PAGE.format(title="Unsubscribe", body=form))
 
 
-@outreach_router.post("/{token}", response_class=HTMLResponse)
+@outreach_router.post(
+    "/{token}",
+    response_class=Response,
+    responses={**HTML_PAGE, **responses(422, 503, forbidden=_BAD_LINK, not_found="the prospect is gone")},
+)
 async def unsubscribe(
     token: str, settings: SettingsDep, engine: EngineDep, client: TemporalDep
 ) -> HTMLResponse:

@@ -1,4 +1,5 @@
-"""Slack interactivity: the Approve / Reject buttons and the reject modal.
+"""Slack interactivity: Approve / Reject (and the reject modal), Confirm / Keep a proposed tier,
+Offboard (and its modal) / Keep a long-inactive partner.
 
 Slack wants an answer within 3 seconds, so the route verifies the request, answers at once and
 does the workflow update and the Slack API calls in a background task.
@@ -14,7 +15,8 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from partnerflow.api.deps import SettingsDep
+from partnerflow.api.deps import EngineDep, SettingsDep
+from partnerflow.api.errors import responses
 from partnerflow.api.slack_signature import verify_slack_request
 from partnerflow.rendering.slack_blocks import (
     APPROVE_ACTION,
@@ -25,6 +27,18 @@ from partnerflow.rendering.slack_blocks import (
     RejectTarget,
     read_reject_view,
 )
+from partnerflow.rendering.slack_partner_blocks import (
+    CONFIRM_TIER_ACTION,
+    KEEP_PARTNER_ACTION,
+    KEEP_TIER_ACTION,
+    OFFBOARD_ACTION,
+    OFFBOARD_REASON_BLOCK,
+    OFFBOARD_VIEW,
+    OffboardTarget,
+    TierChoice,
+    read_offboard_view,
+)
+from partnerflow.services import slack_partner_actions as partner_actions
 from partnerflow.services.slack_interactions import (
     REFUSAL,
     Interaction,
@@ -42,20 +56,23 @@ router = APIRouter(prefix="/slack", tags=["slack"])
 
 @router.post(
     "/interactions",
-    responses={
-        401: {"description": "bad, stale or replayed Slack signature"},
-        400: {"description": "no payload"},
-    },
+    responses=responses(
+        bad_request="no payload, or a button or modal without its metadata",
+        unauthorized="bad, stale or replayed Slack signature",
+        service_unavailable="no PARTNERFLOW_SLACK_SIGNING_SECRET configured",
+    ),
 )
-async def interactions(request: Request, background: BackgroundTasks, settings: SettingsDep) -> Response:
+async def interactions(
+    request: Request, background: BackgroundTasks, settings: SettingsDep, engine: EngineDep
+) -> Response:
     """Slack button clicks and modal submissions; answers at once, acts in the background."""
     body = await request.body()
-    verify_slack_request(settings, body, request.headers)
+    await verify_slack_request(settings, engine, body, request.headers)
     payload = _payload(body)
     user = payload.get("user") or {}
     ctx = Interaction(
         settings=settings,
-        engine=request.app.state.engine,
+        engine=engine,
         temporal=request.app.state.temporal,
         backend=interactive_backend(settings),
         user_id=str(user.get("id", "")),
@@ -64,8 +81,9 @@ async def interactions(request: Request, background: BackgroundTasks, settings: 
     view = payload.get("view") or {}
     if payload.get("type") == "block_actions":
         _on_buttons(ctx, payload, background)
-    elif payload.get("type") == "view_submission" and view.get("callback_id") == REJECT_VIEW:
-        errors = await _on_reject_submitted(ctx, view, background)
+    elif payload.get("type") == "view_submission" and view.get("callback_id") in (REJECT_VIEW, OFFBOARD_VIEW):
+        submitted = _on_reject_submitted if view.get("callback_id") == REJECT_VIEW else _on_offboard_submitted
+        errors = await submitted(ctx, view, background)
         if errors:  # shown in the modal, which stays open
             return JSONResponse({"response_action": "errors", "errors": errors})
     return Response(status_code=status.HTTP_200_OK)
@@ -76,13 +94,28 @@ def _on_buttons(ctx: Interaction, payload: dict[str, Any], background: Backgroun
     ctx.channel = str((payload.get("channel") or {}).get("id") or container.get("channel_id", ""))
     ctx.ts = str(container.get("message_ts") or message.get("ts", ""))
     ctx.fallback_text = str(message.get("text", ""))
+    trigger_id = str(payload.get("trigger_id", ""))  # valid for 3 seconds
     for action in payload.get("actions") or []:
-        partner_id = str(action.get("value", ""))
-        if action.get("action_id") == APPROVE_ACTION:
-            background.add_task(guarded, ctx, approve, partner_id)
-        elif action.get("action_id") == REJECT_ACTION:
-            trigger_id = str(payload.get("trigger_id", ""))  # valid for 3 seconds
-            background.add_task(guarded, ctx, open_reject_modal, partner_id, trigger_id)
+        value, action_id = str(action.get("value", "")), action.get("action_id")
+        if action_id == APPROVE_ACTION:
+            background.add_task(guarded, ctx, approve, value)
+        elif action_id == REJECT_ACTION:
+            background.add_task(guarded, ctx, open_reject_modal, value, trigger_id)
+        elif action_id in (CONFIRM_TIER_ACTION, KEEP_TIER_ACTION):
+            choice = _tier_choice(value)
+            confirm = action_id == CONFIRM_TIER_ACTION
+            background.add_task(guarded, ctx, partner_actions.decide_tier, choice, confirm)
+        elif action_id == OFFBOARD_ACTION:
+            background.add_task(guarded, ctx, partner_actions.open_offboard_modal, value, trigger_id)
+        elif action_id == KEEP_PARTNER_ACTION:
+            background.add_task(guarded, ctx, partner_actions.keep_partner, value)
+
+
+def _tier_choice(value: str) -> TierChoice:
+    try:
+        return TierChoice.load(value)
+    except (KeyError, TypeError, ValueError):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "tier button without its partner and tier") from None
 
 
 async def _on_reject_submitted(
@@ -100,6 +133,24 @@ async def _on_reject_submitted(
     if share and not reason:
         return {SHARE_BLOCK: "Write a reason to share it with the applicant."}
     background.add_task(guarded, ctx, reject, target.partner_id, reason, share)
+    return {}
+
+
+async def _on_offboard_submitted(
+    ctx: Interaction, view: dict[str, Any], background: BackgroundTasks
+) -> dict[str, str]:
+    """Validate the offboard modal (a reason is required); errors per input block, or offboard."""
+    try:
+        target = OffboardTarget.load(view.get("private_metadata") or "")
+    except (KeyError, TypeError, ValueError):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "offboard modal without its metadata") from None
+    ctx.channel, ctx.ts = target.channel, target.ts
+    reason = read_offboard_view(view)
+    if not await allowed(ctx):
+        return {OFFBOARD_REASON_BLOCK: partner_actions.REFUSAL}
+    if not reason:
+        return {OFFBOARD_REASON_BLOCK: "Say why the partnership ends (managers see it in the timeline)."}
+    background.add_task(guarded, ctx, partner_actions.offboard, target.partner_id, reason)
     return {}
 
 

@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Engine
 
 from partnerflow.api.bounds import Offset, OptionalRowId, RowId
-from partnerflow.api.deps import EngineDep, ManagerDep, SettingsDep, TemporalDep
+from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, SettingsDep, TemporalDep
+from partnerflow.api.errors import responses
 from partnerflow.domain.urls import HttpUrlStr
 from partnerflow.domain.webhooks import ALL_EVENTS, EVENT_TYPES, DeliveryPolicy
 from partnerflow.services.webhooks import start_delivery
@@ -20,8 +21,10 @@ from partnerflow.store import webhooks as store
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import WebhookDelivery, WebhookSubscription
 
-router = APIRouter(prefix="/webhook-subscriptions", tags=["outbound webhooks"])
-deliveries_router = APIRouter(prefix="/webhook-deliveries", tags=["outbound webhooks"])
+router = APIRouter(prefix="/webhook-subscriptions", tags=["outbound webhooks"], responses=MANAGER_AUTH)
+deliveries_router = APIRouter(
+    prefix="/webhook-deliveries", tags=["outbound webhooks"], responses=MANAGER_AUTH
+)
 routers = (router, deliveries_router)
 
 
@@ -77,7 +80,9 @@ class DeliveryList(BaseModel):
     items: list[DeliveryOut]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=SubscriptionCreated)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=SubscriptionCreated, responses=responses(422)
+)
 def create_subscription(body: SubscriptionIn, engine: EngineDep, _manager: ManagerDep) -> SubscriptionCreated:
     """Subscribe a URL to event types; the response carries the signing secret, once."""
     with session_scope(engine) as session:
@@ -85,7 +90,7 @@ def create_subscription(body: SubscriptionIn, engine: EngineDep, _manager: Manag
     return SubscriptionCreated(**_subscription(row).model_dump(), secret=row.secret)
 
 
-@router.get("", response_model=SubscriptionList)
+@router.get("", response_model=SubscriptionList, responses=responses(422))
 def list_subscriptions(
     engine: EngineDep, _manager: ManagerDep, include_inactive: bool = False
 ) -> SubscriptionList:
@@ -95,7 +100,11 @@ def list_subscriptions(
     return SubscriptionList(items=[_subscription(row) for row in rows])
 
 
-@router.delete("/{subscription_id}", response_model=SubscriptionOut, responses={404: {}})
+@router.delete(
+    "/{subscription_id}",
+    response_model=SubscriptionOut,
+    responses=responses(422, not_found="unknown subscription"),
+)
 def deactivate_subscription(
     subscription_id: RowId, engine: EngineDep, _manager: ManagerDep
 ) -> SubscriptionOut:
@@ -107,7 +116,7 @@ def deactivate_subscription(
     return _subscription(row)
 
 
-@deliveries_router.get("", response_model=DeliveryList)
+@deliveries_router.get("", response_model=DeliveryList, responses=responses(422))
 def list_deliveries(
     engine: EngineDep,
     _manager: ManagerDep,
@@ -127,7 +136,7 @@ def list_deliveries(
     "/{delivery_id}/replay",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=DeliveryOut,
-    responses={404: {}, 409: {"description": "subscription inactive"}},
+    responses=responses(422, 503, not_found="unknown delivery", conflict="subscription inactive"),
 )
 async def replay_delivery(
     delivery_id: RowId, engine: EngineDep, client: TemporalDep, settings: SettingsDep, _manager: ManagerDep

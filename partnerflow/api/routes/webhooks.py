@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import json
-import logging
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlalchemy import Engine
 
 from partnerflow.api.deps import EngineDep, SettingsDep, TemporalDep
+from partnerflow.api.errors import responses
+from partnerflow.api.metrics import record_signup
 from partnerflow.api.schemas import SignupAccepted
 from partnerflow.domain.lifecycle import workflow_id_for
 from partnerflow.domain.signup import SignupPayload
+from partnerflow.observability import context
 from partnerflow.rendering import signing
-from partnerflow.services.recruitment import on_partner_signup
-from partnerflow.services.temporal import lifecycle_input, start_lifecycle
-from partnerflow.store.db import session_scope
+from partnerflow.services import signups
 from partnerflow.store.models import Partner
-from partnerflow.store.partners import register_signup
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
@@ -30,7 +26,19 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
     "/partner-signup",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SignupAccepted,
-    responses={200: {"model": SignupAccepted, "description": "repeat delivery"}, 401: {}, 422: {}},
+    response_model_exclude_none=True,
+    responses={
+        200: {
+            "model": SignupAccepted,
+            "description": "repeat delivery; or a rejected applicant (with reapply_after while they may "
+            "not apply again yet), or an email that may not apply (status rejected, no reapply_after)",
+        },
+        **responses(
+            unauthorized="missing, invalid or stale Partnerflow-Signature",
+            unprocessable_entity="invalid body, naming the field",
+            service_unavailable="no PARTNERFLOW_WEBHOOK_SECRET configured, or Temporal not reachable yet",
+        ),
+    },
 )
 async def partner_signup(
     request: Request,
@@ -39,7 +47,8 @@ async def partner_signup(
     engine: EngineDep,
     client: TemporalDep,
 ) -> SignupAccepted:
-    """A partner applied: start their lifecycle workflow (once, however often this is delivered)."""
+    """A partner applied: start their lifecycle workflow (once, however often this is delivered),
+    or a new run of it for a rejected partner reapplying after the program's period."""
     body = await request.body()
     if settings.webhook_secret is None:
         raise HTTPException(
@@ -55,18 +64,25 @@ async def partner_signup(
     except signing.SignatureError as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from exc
     signup = _parse(body)
-    partner, _created = await run_in_threadpool(_register, engine, signup)
-    workflow_id = workflow_id_for(partner.id)
-    # The row is committed first; a crash before the start is repaired by the sender's retry,
-    # which finds the row and starts the missing workflow (202 then, since it starts now).
-    started = await start_lifecycle(client, settings, lifecycle_input(settings, partner.id, partner.program))
-    # A recruited prospect: outreach stops, prospect.converted is published.
-    await on_partner_signup(engine, client, partner.program, partner.email, partner.id, settings.task_queue)
-    if started:
-        log.info("partner %s applied to %s; workflow %s started", partner.id, partner.program, workflow_id)
-    else:
+    outcome = await signups.apply(engine, client, settings, signup, on_recorded=_observe(request))
+    if not outcome.started:
         response.status_code = status.HTTP_200_OK
-    return SignupAccepted(partner_id=partner.id, workflow_id=workflow_id, status=partner.stage)
+    return SignupAccepted(
+        partner_id=outcome.partner.id,
+        workflow_id=outcome.workflow_id,
+        status=outcome.status,
+        reapply_after=outcome.reapply_after,
+    )
+
+
+def _observe(request: Request) -> signups.OnRecorded:
+    """Once the row is committed: the partner's ids on every log line after, and the signup counted."""
+
+    def recorded(partner: Partner, created: bool) -> None:
+        context.bind(partner_id=partner.id, workflow_id=workflow_id_for(partner.id))
+        record_signup(request, partner.program, created)
+
+    return recorded
 
 
 def _parse(body: bytes) -> SignupPayload:
@@ -106,8 +122,3 @@ def _parse(body: bytes) -> SignupPayload:
             for error in exc.errors(include_url=False)
         ]
         raise RequestValidationError(errors) from exc
-
-
-def _register(engine: Engine, signup: SignupPayload) -> tuple[Partner, bool]:
-    with session_scope(engine) as session:
-        return register_signup(session, signup)

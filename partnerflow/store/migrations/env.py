@@ -7,7 +7,7 @@ from typing import Any
 from alembic import context
 from sqlmodel import SQLModel
 
-from partnerflow.store import models
+from partnerflow.store import guards, models  # noqa: F401  (guards: its tables)
 
 config = context.config
 engine = config.attributes["engine"]

@@ -1,0 +1,1 @@
+"""SQLModel tables by concern; ``partnerflow.store.models`` re-exports them all."""
