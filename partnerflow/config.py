@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     slack_allowed_users: str = ""
     # --- end Slack interactivity ---
 
+    # --- Hostile world: request limits and security headers (docs/security.md) ---
+    max_body_bytes: int = 5 * 1024 * 1024  # any body but an upload (JSON, forms): larger → 413
+    max_upload_bytes: int = 64 * 1024 * 1024  # multipart and text/csv; each import has its own cap
+    max_json_depth: int = 32  # nesting of arrays and objects in a JSON body: deeper → 422
+    max_json_items: int = 10_000  # items in one JSON array or object: more → 422
+    hsts_max_age: int = 31_536_000  # Strict-Transport-Security over https (0: not sent)
+    trust_forwarded_proto: bool = False  # a TLS-terminating proxy sets X-Forwarded-Proto
+    # --- end hostile world ---
+
     # --- Rate limits (api/rate_limits.py): `limits` notation, "" switches one off ---
     rate_limit_storage: str = "memory://"  # memory:// (per process), database, redis://host:6379, ...
     rate_limit_login_ip: str = "20 per 15 minutes"  # dashboard sign-in attempts per IP

@@ -5,6 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 
@@ -43,3 +44,8 @@ def responses(*codes: int, **descriptions: str) -> dict[int | str, dict[str, Any
         }
         for code in sorted({*codes, *described})
     }
+
+
+def unprocessable(message: str, *loc: str | int, kind: str = "value_error") -> RequestValidationError:
+    """A 422 naming where the problem is (``loc``, e.g. ``("body", "starts_at")``) and what it is."""
+    return RequestValidationError([{"type": kind, "loc": loc or ("body",), "msg": message, "input": None}])

@@ -19,10 +19,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from partnerflow import __version__
 from partnerflow.api import apply, dashboard, metrics, portal
 from partnerflow.api.deps import RETRY_AFTER_SECONDS
+from partnerflow.api.limits import BodyLimits
 from partnerflow.api.rate_limits import rate_limit
 from partnerflow.api.request_ids import RequestIdMiddleware, bind_partner
 from partnerflow.api.routes import (
     approvals,
+    assets,
     audit,
     campaigns,
     events,
@@ -32,6 +34,7 @@ from partnerflow.api.routes import (
     outbox,
     partner_actions,
     partners,
+    program_engagement,
     program_page,
     programs,
     prospects,
@@ -42,6 +45,7 @@ from partnerflow.api.routes import (
     webhooks,
     webinars,
 )
+from partnerflow.api.security import SecurityHeaders
 from partnerflow.config import Settings, warn_insecure_public_url
 from partnerflow.observability import tracing
 from partnerflow.services.temporal import TemporalUnavailable, bounded, connect
@@ -100,16 +104,21 @@ def create_app(
         summary="Partner program lifecycle automation on Temporal.",
         lifespan=lifespan,
         dependencies=[Depends(bind_partner)],  # logs of /partners/{partner_id}/... carry the id
+        docs_url=None,  # served by routes/assets.py: the same Swagger UI without an inline script
     )
     app.state.settings = settings
     metrics.install(app, settings)
     tracing.instrument_app(app, tracer_provider)
+    # Security headers go on every answer, the body limits' 413/422 included.
+    app.add_middleware(BodyLimits, settings=settings)
+    app.add_middleware(SecurityHeaders, settings=settings)
     app.add_middleware(RequestIdMiddleware)  # outermost: the id covers the access log too
     for module in (
         webhooks,
         partners,
         partner_actions,
         programs,
+        program_engagement,
         program_page,
         webinars,
         tracking,
@@ -124,6 +133,7 @@ def create_app(
         slack,
         unsubscribe,
         health,
+        assets,
         dashboard,
     ):
         app.include_router(module.router, dependencies=_limits(module.router))

@@ -48,13 +48,14 @@ class EmailGuess:
 
 
 def decode_text(data: bytes) -> str:
-    """UTF-8 (BOM or not), else cp1252, else Latin-1 (which reads any byte)."""
+    """UTF-8 (BOM or not), else cp1252, else Latin-1 (which reads any byte); NUL dropped (it is
+    never data, and PostgreSQL cannot store it)."""
     for encoding in ("utf-8-sig", "cp1252"):
         try:
-            return data.decode(encoding)
+            return data.decode(encoding).replace("\x00", "")
         except UnicodeDecodeError:
             continue
-    return data.decode("latin-1")
+    return data.decode("latin-1").replace("\x00", "")
 
 
 def header_key(header: str) -> str:
@@ -73,21 +74,24 @@ def read_table(text: str) -> Table:
     header_line = text.lstrip("\r\n").split("\n", 1)[0]
     delimiter = max(",;\t", key=header_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    raw_headers = next(reader, None)
-    while raw_headers is not None and not any(cell.strip() for cell in raw_headers):
+    try:
         raw_headers = next(reader, None)
-    if not raw_headers:
-        raise CsvFormatError("the file is empty or has no header row")
-    headers = [h.strip() for h in raw_headers]
-    table = Table([h for h in headers if h])
-    for number, cells in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        row: dict[str, str] = {}
-        for header, cell in zip(headers, cells, strict=False):
-            if header and header not in row:  # a repeated header: the first column wins
-                row[header] = cell
-        table.rows.append((number, row))
+        while raw_headers is not None and not any(cell.strip() for cell in raw_headers):
+            raw_headers = next(reader, None)
+        if not raw_headers:
+            raise CsvFormatError("the file is empty or has no header row")
+        headers = [h.strip() for h in raw_headers]
+        table = Table([h for h in headers if h])
+        for number, cells in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue
+            row: dict[str, str] = {}
+            for header, cell in zip(headers, cells, strict=False):
+                if header and header not in row:  # a repeated header: the first column wins
+                    row[header] = cell
+            table.rows.append((number, row))
+    except csv.Error as exc:  # e.g. a field over 128 KiB
+        raise CsvFormatError(f"line {reader.line_num} is not readable CSV: {exc}") from None
     return table
 
 

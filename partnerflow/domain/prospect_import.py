@@ -22,6 +22,7 @@ from partnerflow.domain.csv_import import (
     read_table,
 )
 from partnerflow.domain.stages import DEFAULT_LOCALE, LOCALES
+from partnerflow.domain.urls import url_or_note
 
 # Each field and the headers recognised for it without a mapping option (compared lower-cased,
 # with _ and - read as spaces); first_name + last_name make the name when there is no name column.
@@ -151,7 +152,9 @@ def clean_row(row: int, values: dict[str, str]) -> ProspectRow | RowResult:
     name = values.get("name") or " ".join(filter(None, (values.get("first_name"), values.get("last_name"))))
     locale, note = _locale(values.get("locale", ""))
     cut = {key: (values.get(key) or None) and values[key][:limit] for key, limit in LIMITS.items()}
-    return ProspectRow(row, email, (name or "")[:200], cut["company"], cut["website"], cut["audience"],
+    website, dropped = url_or_note("website", values.get("website", ""), LIMITS["website"])  # never cut
+    note = "; ".join(filter(None, (note, dropped)))
+    return ProspectRow(row, email, (name or "")[:200], cut["company"], website, cut["audience"],
                        cut["source"], locale, cut["consent_note"], note)  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from partnerflow.domain.countries import CountryCode
+from partnerflow.domain.urls import WebsiteUrl
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Optional200 = Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=200)]
@@ -37,7 +38,7 @@ class SignupPayload(BaseModel):
     email: Annotated[EmailStr, BeforeValidator(_strip), AfterValidator(normalize_email)]
     name: NonEmpty
     company: Optional200 = None
-    website: Optional200 = None
+    website: WebsiteUrl = None  # absolute http(s) only: it becomes a link on the dashboard
     phone: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=50)] = None
     country: CountryCode | None = None  # ISO 3166-1 alpha-2, for approval rules
     program: Annotated[

@@ -15,6 +15,7 @@ from jinja2 import (
 )
 
 from partnerflow.domain.stages import DEFAULT_LOCALE
+from partnerflow.rendering import links
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 SUBJECT_PREFIX = "Subject:"
@@ -49,6 +50,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
+        links.install(self.env)  # safe_url: every href/src built from a value goes through it
 
     def email(self, name: str, locale: str, context: dict[str, Any]) -> RenderedEmail:
         text = self._render_localized("emails", f"{name}.txt", locale, context)

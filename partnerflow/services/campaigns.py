@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Engine
@@ -14,6 +14,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from partnerflow.config import Settings
+from partnerflow.domain.limits import MAX_ID
 from partnerflow.domain.prospects import (
     DEFAULT_STEPS,
     CampaignInput,
@@ -28,6 +29,7 @@ from partnerflow.store.models import Campaign
 from partnerflow.workflows.recruitment import RecruitmentCampaignWorkflow
 
 log = logging.getLogger(__name__)
+MAX_PROSPECTS = 10_000  # ids in one campaign body (PARTNERFLOW_MAX_JSON_ITEMS); omit for all new ones
 
 
 class StepIn(BaseModel):
@@ -49,7 +51,9 @@ class CampaignIn(BaseModel):
         default_factory=lambda: [StepIn(**vars(s)) for s in DEFAULT_STEPS], min_length=1, max_length=10
     )
     messages_per_minute: int = Field(60, ge=1, le=6000)
-    prospect_ids: list[int] | None = Field(None, description="default: every `new` prospect of the program")
+    prospect_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
+        None, max_length=MAX_PROSPECTS, description="default: every `new` prospect of the program"
+    )
 
 
 class CampaignView(BaseModel):

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -17,6 +17,7 @@ from temporalio.service import RPCError
 from partnerflow.config import Settings
 from partnerflow.domain.lifecycle import workflow_id_for
 from partnerflow.domain.onboarding import TermsPublished, WebinarAttended
+from partnerflow.domain.urls import HttpUrlStr
 from partnerflow.store import onboarding as store
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Partner, TermsVersion, Webinar, WebinarSeat, utcnow
@@ -65,21 +66,22 @@ async def record_attendance(
 
     def write() -> list[AttendanceResult]:
         results = []
+        wanted = [email.strip().lower() for email in emails or []]
         with session_scope(engine) as session:
-            for email in emails or []:
-                normalized = email.strip().lower()
-                found = session.exec(select(Partner.id).where(Partner.email == normalized)).all()
-                if not found:
-                    results.append(AttendanceResult(email, "unknown_partner", "no partner with this email"))
-                partner_ids.extend(found)
-            webinar = session.get(Webinar, webinar_id)
-            if webinar is None:
+            if session.get(Webinar, webinar_id) is None:
                 raise LookupError(f"webinar {webinar_id} not found")
-            for partner_id in dict.fromkeys(partner_ids):
-                if session.get(Partner, partner_id) is None:
+            # One query per 500 names, not one per name: an attendance export may list thousands.
+            by_email, existing, seats = store.attendance_lookup(session, webinar_id, wanted, partner_ids)
+            ids = list(partner_ids)
+            for email in wanted:
+                if email not in by_email:
+                    results.append(AttendanceResult(email, "unknown_partner", "no partner with this email"))
+                ids.extend(by_email.get(email, []))
+            for partner_id in dict.fromkeys(ids):
+                if partner_id not in existing:
                     results.append(AttendanceResult(partner_id, "unknown_partner", "no such partner"))
                     continue
-                seat = store.seat_of(session, webinar_id, partner_id)
+                seat = seats.get(partner_id)
                 if seat and seat.status == "attended":
                     results.append(AttendanceResult(partner_id, "already_recorded"))
                     continue
@@ -120,11 +122,16 @@ async def signal_partners(client: Client, partner_ids: list[str], signal: str, a
 class WebinarIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     starts_at: AwareDatetime = Field(description="ISO 8601 with offset, e.g. 2026-12-01T16:00:00+01:00")
-    join_url: HttpUrl
+    join_url: HttpUrlStr
     capacity: int = Field(gt=0, le=100_000)
     timezone: str = Field(default="UTC", description="IANA zone for display, e.g. Europe/Warsaw")
     duration_minutes: int = Field(default=60, gt=0, le=600)
-    program: str | None = Field(default=None, description="only this program's partners; all when empty")
+    program: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=r"^[\w.-]+$",
+        description="only this program's partners; all when empty",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client
 
 from partnerflow.domain.onboarding import WebinarChanged
+from partnerflow.domain.urls import HttpUrlStr
 from partnerflow.services.onboarding import signal_partners
 from partnerflow.store import onboarding as store
 from partnerflow.store.db import session_scope
@@ -47,7 +48,7 @@ class WebinarPatch(BaseModel):
         default=None, description="ISO 8601 with offset, in the future, e.g. 2026-12-03T16:00:00+01:00"
     )
     duration_minutes: int | None = Field(default=None, gt=0, le=600)
-    join_url: HttpUrl | None = None
+    join_url: HttpUrlStr | None = None
     timezone: str | None = Field(default=None, description="IANA zone for display, e.g. Europe/Warsaw")
 
     @field_validator("timezone")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from markdown_it import MarkdownIt
@@ -210,6 +211,33 @@ def seat_of(session: Session, webinar_id: int, partner_id: str) -> WebinarSeat |
         WebinarSeat.webinar_id == webinar_id, WebinarSeat.partner_id == partner_id
     )
     return session.exec(statement).first()
+
+
+def attendance_lookup(
+    session: Session, webinar_id: int, emails: Sequence[str], partner_ids: Sequence[str]
+) -> tuple[dict[str, list[str]], set[str], dict[str, WebinarSeat]]:
+    """For a whole attendance list at once: partner ids by email, which ids exist, and their seats."""
+    by_email: dict[str, list[str]] = {}
+    for chunk in _chunks(emails):
+        for partner_id, email in session.exec(
+            select(Partner.id, Partner.email).where(col(Partner.email).in_(chunk))
+        ):
+            by_email.setdefault(email, []).append(partner_id)
+    ids = [*partner_ids, *(pid for found in by_email.values() for pid in found)]
+    existing: set[str] = set()
+    seats: dict[str, WebinarSeat] = {}
+    for chunk in _chunks(ids):
+        existing.update(session.exec(select(Partner.id).where(col(Partner.id).in_(chunk))))
+        statement = select(WebinarSeat).where(
+            WebinarSeat.webinar_id == webinar_id, col(WebinarSeat.partner_id).in_(chunk)
+        )
+        seats.update((seat.partner_id, seat) for seat in session.exec(statement))
+    return by_email, existing, seats
+
+
+def _chunks(values: Sequence[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):  # bound parameters per IN (...)
+        yield list(values[start : start + size])
 
 
 def upcoming_seat(

@@ -100,7 +100,7 @@ async def test_applying_starts_the_workflow_once_per_email(service: Service) -> 
     assert first.status_code == 303 and first.headers["location"] == "/apply/acme/thanks?lang=en"
     [partner] = partners(service)
     assert (partner.email, partner.locale, partner.country, partner.source, partner.website) == (
-        "ada@example.com", "fr", "FR", "apply-page", "https://lovelace.example",
+        "ada@example.com", "fr", "FR", "apply-page", "https://lovelace.example/",
     )  # fmt: skip
     detail = await eventually_async(
         lambda: _detail(service, partner.id), timeout=20

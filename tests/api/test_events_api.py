@@ -134,7 +134,9 @@ async def test_credentials_manager_token_or_program_ingestion_key(service: Servi
 async def test_a_body_that_is_not_a_list_of_events_is_422(service: Service) -> None:
     async def send(content: bytes) -> tuple[int, str]:
         response = await service.http.post("/events", content=content, headers=ALICE)
-        return response.status_code, str(response.json()["detail"])
+        [error] = response.json()["detail"]  # a 422 names where: the body as a whole
+        assert error["loc"] == ["body"]
+        return response.status_code, str(error["msg"])
 
     bad_json = await send(b'{"events": [}')
     a_list = await send(b"[]")
@@ -218,7 +220,9 @@ async def test_tiers_are_validated_and_replace_the_defaults(service: Service) ->
     ]
     assert (await service.http.get("/programs/tiered/tiers", headers=ALICE)).json() == saved.json()
     assert no_entry.status_code == same_rank.status_code == bad_rate.status_code == 422
-    assert "rank 0" in no_entry.json()["detail"] and "unique" in same_rank.json()["detail"]
+    assert (
+        "rank 0" in no_entry.json()["detail"][0]["msg"] and "unique" in same_rank.json()["detail"][0]["msg"]
+    )
 
 
 async def test_partner_and_program_kpis_from_known_events(service: Service) -> None:

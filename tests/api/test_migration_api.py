@@ -94,9 +94,9 @@ async def test_bad_uploads_are_refused(service: Service) -> None:
     anonymous = await service.http.post("/migrations", files={"file": ("x.csv", b"email\n", "text/csv")})
     missing = await service.http.get("/migrations/999", headers=ALICE)
 
-    assert no_email.status_code == 422 and "no email column" in no_email.json()["detail"]
-    assert bad_pause.status_code == 422 and "not a duration" in bad_pause.json()["detail"]
-    assert bad_map.status_code == 422 and "bad mapping" in bad_map.json()["detail"]
+    assert no_email.status_code == 422 and "no email column" in no_email.json()["detail"][0]["msg"]
+    assert bad_pause.status_code == 422 and "not a duration" in bad_pause.json()["detail"][0]["msg"]
+    assert bad_map.status_code == 422 and "bad mapping" in bad_map.json()["detail"][0]["msg"]
     assert unknown_source.status_code == 422 and anonymous.status_code == 401 and missing.status_code == 404
 
 

@@ -141,9 +141,9 @@ async def test_dry_run_refusals(http: httpx.AsyncClient, engine: Engine) -> None
     bad_pause = await preview(http, "/migrations?dry_run=true", "migration_generic.csv", pause="soon")
     anonymous = await http.post("/migrations/preview", files={"file": ("x.csv", b"email\n", "text/csv")})
 
-    assert no_email.status_code == 422 and "no email column" in no_email.json()["detail"]
-    assert bad_map.status_code == 422 and "bad mapping" in bad_map.json()["detail"]
-    assert bad_pause.status_code == 422 and "not a duration" in bad_pause.json()["detail"]
+    assert no_email.status_code == 422 and "no email column" in no_email.json()["detail"][0]["msg"]
+    assert bad_map.status_code == 422 and "bad mapping" in bad_map.json()["detail"][0]["msg"]
+    assert bad_pause.status_code == 422 and "not a duration" in bad_pause.json()["detail"][0]["msg"]
     assert anonymous.status_code == 401
     without_temporal = await preview(http, "/migrations", "migration_generic.csv")
     assert without_temporal.status_code == 503  # a real import needs Temporal; nothing was stored

@@ -70,6 +70,23 @@ def stage_of(http: httpx.Client, auth: dict[str, str], partner_id: str) -> str:
     return str(http.get(f"/partners/{partner_id}", headers=auth).json()["stage"])
 
 
+async def watched_page(browser: Browser, base_url: str) -> tuple[Page, list[str]]:
+    """A page, and the browser's complaints on it: console errors (CSP violations among them)."""
+    page = await browser.new_page(base_url=base_url)
+    complaints: list[str] = []
+    page.on("console", lambda message: message.type == "error" and complaints.append(message.text))
+    page.on("pageerror", lambda error: complaints.append(str(error)))
+    await page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e =>"
+        " console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    return page, complaints
+
+
+def csp_violations(complaints: list[str]) -> list[str]:
+    return [c for c in complaints if "Content Security Policy" in c or "CSP violation" in c]
+
+
 async def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -79,7 +96,7 @@ async def test_manager_signs_in_and_approves_a_pending_partner(dev, browser: Bro
     http, secrets = dev
     auth = {"Authorization": f"Bearer {secrets['manager_token']}"}
     partner_id = signup(http, secrets, "ada.browser@example.com", "Ada Browser")
-    page = await browser.new_page(base_url=str(http.base_url))
+    page, complaints = await watched_page(browser, str(http.base_url))
 
     await page.goto("/dashboard")
     await expect(page.locator("form#login")).to_be_visible()  # every page needs a session
@@ -104,6 +121,9 @@ async def test_manager_signs_in_and_approves_a_pending_partner(dev, browser: Bro
     await page.goto(f"/dashboard/partners/{partner_id}")
     await expect(page.locator("main")).to_contain_text("onboarding")
     await shot(page, "dashboard-partner")
+    await page.goto("/dashboard/programs/default")  # the funnel bars are SVG: no inline style
+    await expect(page.locator("#funnel")).to_be_visible()
+    assert csp_violations(complaints) == [], complaints
 
 
 async def test_partner_accepts_terms_in_the_portal(dev, browser: Browser) -> None:  # type: ignore[no-untyped-def]
@@ -132,7 +152,7 @@ async def test_partner_accepts_terms_in_the_portal(dev, browser: Browser) -> Non
         await asyncio.sleep(0.2)
     portal_path = re.search(r"https?://[^/\s]+(/portal/\S+)", welcome[0]["body_text"]).group(1)  # type: ignore[union-attr]
 
-    page = await browser.new_page(base_url=str(http.base_url))
+    page, complaints = await watched_page(browser, str(http.base_url))
     await page.goto(portal_path)
     await expect(page.locator("main")).to_contain_text("Grace Browser")
     await expect(page.locator("main strong", has_text="honest")).to_be_visible()
@@ -145,6 +165,16 @@ async def test_partner_accepts_terms_in_the_portal(dev, browser: Browser) -> Non
     while not http.get(f"/partners/{partner_id}", headers=auth).json()["checklist"]["terms_accepted"]:
         assert time.monotonic() < deadline, "the acceptance did not reach the workflow"
         await asyncio.sleep(0.2)
+
+    # The tracking link comes next; /static/portal.js (no inline script under the CSP) shows its button.
+    deadline = time.monotonic() + 20
+    while not await page.locator("#tracking-url").count():
+        assert time.monotonic() < deadline, "no tracking link on the portal"
+        await asyncio.sleep(0.5)
+        await page.reload()
+    await expect(page.locator("#copy-tracking")).to_be_visible()
+    assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(243, 244, 246)"
+    assert csp_violations(complaints) == [], complaints
 
 
 # --- manager actions ------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def test_a_rejected_application_reopens_once_per_attempt(any_engine: Engine) -> 
         application, partner = session.get(Application, partner.id), session.get(Partner, partner.id)
         assert application is not None and partner is not None
         assert (application.attempt, application.status, application.decided_by) == (2, "pending", None)
-        assert (partner.stage, partner.website) == ("applied", "https://ada.dev")
+        assert (partner.stage, partner.website) == ("applied", "https://ada.dev/")  # canonical: a path
         assert approvals.reapply_after(session, partner) is None
 
 

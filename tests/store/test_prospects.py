@@ -68,7 +68,7 @@ def test_import_reports_every_row_with_its_reason(db: Engine) -> None:
     assert set(stored) == {"ada@example.com", "grace@example.com", "alan@example.com", "marie@example.com"}
     ada, grace = stored["ada@example.com"], stored["grace@example.com"]
     assert (ada.name, ada.company, ada.website, ada.audience, ada.source, ada.consent_note) == (
-        "Ada Lovelace", "Analytical Engines", "https://ada.example", "math blogs", "conference", "legitimate interest"
+        "Ada Lovelace", "Analytical Engines", "https://ada.example/", "math blogs", "conference", "legitimate interest"
     )  # fmt: skip
     assert grace.locale == "fr" and stored["alan@example.com"].locale == "de" and ada.status == "new"
     assert all(row.prospect_id == stored[row.email].id for row in report.rows if row.status == "imported")
@@ -178,3 +178,28 @@ def test_unsubscribe_tokens_round_trip_and_refuse_tampering() -> None:
     for bad in (token + "x", make_outreach_token("other", 42, 7), "garbage"):
         with pytest.raises(ValueError):
             read_outreach_token("secret", bad)
+
+
+def test_a_website_that_is_no_web_address_is_dropped_with_a_note_not_the_row(db: Engine) -> None:
+    content = (
+        "email,name,website\n"
+        "ok@example.com,Ok,https://ok.example/blog\n"
+        "js@example.com,Js,javascript:alert(3)\n"
+        'creds@example.com,Creds,"https://user:pw@evil.example/"\n'
+        "ctl@example.com,Ctl,https://a.example/\x01\n"
+    )
+    report = run_import(db, content=content)
+
+    assert report.imported == 4 and report.invalid == 0
+    assert by_row(report)[2] == ("imported", "")
+    assert by_row(report)[3] == (
+        "imported", "website dropped: it must start with http:// or https:// (got javascript:)"
+    )  # fmt: skip
+    assert by_row(report)[4] == (
+        "imported",
+        "website dropped: it must not contain credentials (user:password@)",
+    )
+    assert by_row(report)[5][1].startswith("website dropped: it must not contain U+0001")
+    stored = prospects(db)
+    assert stored["ok@example.com"].website == "https://ok.example/blog"
+    assert [stored[f"{name}@example.com"].website for name in ("js", "creds", "ctl")] == [None, None, None]

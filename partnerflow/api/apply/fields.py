@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from partnerflow.domain.signup import SignupPayload
 from partnerflow.domain.stages import LOCALES
+from partnerflow.domain.urls import is_http_url
 
 FIELDS = ("email", "name", "company", "website", "country", "locale")
 REQUIRED = ("email", "name")
 MAX_LENGTH = {"email": 320, "name": 200, "company": 200, "website": 200}
 SOURCE = "apply-page"
-_NEVER_IN_URL = frozenset('<>"`\\')
 _OTHER_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:(?!\d+(?:[/?#]|$))", re.IGNORECASE)  # not a host:port
 
 
@@ -41,7 +40,7 @@ def check(values: dict[str, str], program: str) -> tuple[SignupPayload | None, d
         # "example.com" means https://example.com; "javascript:..." is a scheme, not a host.
         if "://" not in website and not _OTHER_SCHEME.match(website):
             website = f"https://{website}"
-        if not _http_url(website) or len(website) > MAX_LENGTH["website"]:
+        if not is_http_url(website) or len(website) > MAX_LENGTH["website"]:
             errors["website"] = "website_invalid"
     if values.get("locale") not in LOCALES:
         errors["locale"] = "locale_invalid"
@@ -62,15 +61,3 @@ def _code(field: str, kind: str) -> str:
     return {"email": "email_invalid", "country": "country_invalid", "website": "website_invalid"}.get(
         field, "invalid"
     )
-
-
-def _http_url(url: str) -> bool:
-    """An absolute http(s) URL with a host: anything else never becomes a link."""
-    if any(char in _NEVER_IN_URL or char.isspace() or not char.isprintable() for char in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a port that is no number
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and "@" not in parts.netloc

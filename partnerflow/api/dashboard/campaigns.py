@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from temporalio.service import RPCError
 
+from partnerflow.api.bounds import PageNumber, RowId
 from partnerflow.api.dashboard import auth, forms, queries
 from partnerflow.api.dashboard.views import Page, not_found, render
 from partnerflow.api.deps import EngineDep, SettingsDep
@@ -53,7 +54,9 @@ PROGRESS = (
 
 
 @router.get("/campaigns")
-def campaigns(request: Request, session: auth.SessionDep, engine: EngineDep, page: int = 1) -> Response:
+def campaigns(
+    request: Request, session: auth.SessionDep, engine: EngineDep, page: PageNumber = 1
+) -> Response:
     """Campaigns, newest first, and the form for a new one."""
     current = Page.of(page, count_campaigns(engine))
     rows = list_campaigns(engine, limit=current.size, offset=current.offset)
@@ -144,7 +147,7 @@ def _explain(exc: Exception) -> str:
 
 @router.get("/campaigns/{campaign_id}")
 def campaign_page(
-    campaign_id: int, request: Request, session: auth.SessionDep, engine: EngineDep
+    campaign_id: RowId, request: Request, session: auth.SessionDep, engine: EngineDep
 ) -> Response:
     """One campaign: status, who changed it, progress per member status, and its controls."""
     try:
@@ -156,7 +159,11 @@ def campaign_page(
 
 @router.post("/campaigns/{campaign_id}/pause")
 async def pause(
-    campaign_id: int, request: Request, session: auth.CsrfSessionDep, engine: EngineDep, settings: SettingsDep
+    campaign_id: RowId,
+    request: Request,
+    session: auth.CsrfSessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
 ) -> Response:
     """Pause: nothing is sent until resumed."""
     return await _control(request, engine, settings, campaign_id, CampaignAction.PAUSE, session.manager)
@@ -164,14 +171,20 @@ async def pause(
 
 @router.post("/campaigns/{campaign_id}/resume")
 async def resume(
-    campaign_id: int, request: Request, session: auth.CsrfSessionDep, engine: EngineDep, settings: SettingsDep
+    campaign_id: RowId,
+    request: Request,
+    session: auth.CsrfSessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
 ) -> Response:
     """Resume: waits and send slots move by the pause."""
     return await _control(request, engine, settings, campaign_id, CampaignAction.RESUME, session.manager)
 
 
 @router.get("/campaigns/{campaign_id}/cancel")
-def cancel_page(campaign_id: int, request: Request, session: auth.SessionDep, engine: EngineDep) -> Response:
+def cancel_page(
+    campaign_id: RowId, request: Request, session: auth.SessionDep, engine: EngineDep
+) -> Response:
     """The confirmation step of a cancellation."""
     try:
         view = campaign_view(engine, campaign_id)
@@ -184,7 +197,7 @@ def cancel_page(campaign_id: int, request: Request, session: auth.SessionDep, en
 
 @router.post("/campaigns/{campaign_id}/cancel")
 async def cancel(
-    campaign_id: int,
+    campaign_id: RowId,
     request: Request,
     session: auth.CsrfSessionDep,
     engine: EngineDep,

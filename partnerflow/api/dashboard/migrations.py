@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 from temporalio.service import RPCError
 
+from partnerflow.api.bounds import RowId
 from partnerflow.api.dashboard import auth, forms
 from partnerflow.api.dashboard.views import not_found, render
 from partnerflow.api.deps import EngineDep, SettingsDep
@@ -162,7 +163,7 @@ async def start(
 
 @router.get("/migrations/{run_id}")
 async def migration_page(
-    run_id: int, request: Request, session: auth.SessionDep, engine: EngineDep
+    run_id: RowId, request: Request, session: auth.SessionDep, engine: EngineDep
 ) -> Response:
     """A run's phases: partners, lifecycles started, terms accepted; and what its workflow does now."""
     found = await run_in_threadpool(_run, engine, run_id)

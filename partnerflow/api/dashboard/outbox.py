@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from partnerflow.api.bounds import PageNumber
 from partnerflow.api.dashboard import auth, queries
 from partnerflow.api.dashboard.views import Page, render
 from partnerflow.api.deps import EngineDep
@@ -25,7 +26,7 @@ def outbox_page(
     channel: str = "",
     status: str = "",
     recipient: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
     """Messages, newest first; unknown filter values are ignored rather than refused."""
     channel = channel if channel in CHANNELS else ""

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
+from partnerflow.api.bounds import PageNumber
 from partnerflow.api.dashboard import auth, queries
 from partnerflow.api.dashboard.views import Page, not_found, render
 from partnerflow.api.deps import EngineDep, SettingsDep
@@ -31,7 +32,11 @@ APPLICATIONS = f"{auth.PATH}/applications"
 
 @router.get("")
 def pipeline(
-    request: Request, session: auth.SessionDep, engine: EngineDep, stage: str | None = None, page: int = 1
+    request: Request,
+    session: auth.SessionDep,
+    engine: EngineDep,
+    stage: str | None = None,
+    page: PageNumber = 1,
 ) -> Response:
     """Partners by stage with counts and time in stage; ``?stage=`` pages through one stage."""
     stages = [s.value for s in queries.BOARD_STAGES]
@@ -61,7 +66,7 @@ def pipeline(
 
 @router.get("/applications")
 def applications(
-    request: Request, session: auth.SessionDep, engine: EngineDep, settings: SettingsDep, page: int = 1
+    request: Request, session: auth.SessionDep, engine: EngineDep, settings: SettingsDep, page: PageNumber = 1
 ) -> Response:
     """Pending applications, oldest first; those waiting longer than the reminder are overdue."""
     now = utcnow()

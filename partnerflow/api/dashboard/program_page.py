@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, Form, Request, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -91,8 +92,8 @@ async def audit_csv(program: str, request: Request, session: auth.SessionDep, en
     params = request.query_params
     try:
         begin, finish = _period(params.get("from") or None, params.get("to") or None)
-    except HTTPException as exc:
-        return PlainTextResponse(f"Bad period: {exc.detail}", exc.status_code)
+    except RequestValidationError as exc:  # the API's 422 naming the parameter: shown as text here
+        return PlainTextResponse(f"Bad period: {'; '.join(e['msg'] for e in exc.errors())}", 422)
     rows = await program_trail(engine, request.app.state.temporal, program, begin, finish)
     name = f"audit-{program}-{begin.date().isoformat()}-{finish.date().isoformat()}.csv"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}

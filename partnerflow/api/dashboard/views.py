@@ -13,18 +13,14 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from partnerflow.api.dashboard.auth import CSRF_FIELD, FLASH_COOKIE, PATH, DashboardSession, read_flash
+from partnerflow.rendering import links
 from partnerflow.rendering.templates import TEMPLATES_DIR
 from partnerflow.store.models import utcnow
 
 PAGE_SIZE = 50
-# Pages show who decided what: keep them out of caches and other sites' frames.
-HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'",
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-}
+# Pages show who decided what: keep them out of caches and other sites' frames. The Content-Security-
+# Policy and nosniff come from api/security.py, like every page's; links out send no Referer at all.
+HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
 NAV = (
     ("pipeline", "Pipeline", PATH),
     ("applications", "Applications", f"{PATH}/applications"),
@@ -121,6 +117,7 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.filters.update(age=age, when=when, number=number, percent=percent, trend=trend)
+links.install(_env)
 _env.globals.update(page_url=page_url, csrf_field=CSRF_FIELD, nav=NAV)
 
 

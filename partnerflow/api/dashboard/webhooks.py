@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlmodel import col, func, select
 from temporalio.service import RPCError
 
+from partnerflow.api.bounds import OptionalRowId, PageNumber, RowId
 from partnerflow.api.dashboard import auth, forms
 from partnerflow.api.dashboard.views import Page, render
 from partnerflow.api.deps import EngineDep, SettingsDep
@@ -88,7 +89,7 @@ async def create(
 
 @router.post("/webhooks/{subscription_id}/deactivate")
 async def deactivate(
-    subscription_id: int,
+    subscription_id: RowId,
     session: auth.CsrfSessionDep,
     engine: EngineDep,
     settings: SettingsDep,
@@ -111,9 +112,9 @@ def deliveries(
     request: Request,
     session: auth.SessionDep,
     engine: EngineDep,
-    subscription_id: int | None = None,
+    subscription_id: OptionalRowId = None,
     status: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
     """Deliveries, newest first, with attempts, the last answer or error, and a Replay button."""
     status = status if status in STATUSES else ""
@@ -143,7 +144,7 @@ def deliveries(
 
 @router.post("/webhooks/deliveries/{delivery_id}/replay")
 async def replay(
-    delivery_id: int,
+    delivery_id: RowId,
     request: Request,
     session: auth.CsrfSessionDep,
     engine: EngineDep,

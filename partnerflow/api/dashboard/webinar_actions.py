@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from temporalio.service import RPCError
 
+from partnerflow.api.bounds import RowId
 from partnerflow.api.dashboard import auth, forms
 from partnerflow.api.dashboard.views import not_found, render
 from partnerflow.api.dashboard.webinars import BASE, aware, find, why
@@ -39,7 +40,7 @@ MAX_EXPORT = 5 * 1024 * 1024
 
 @router.post("/webinars/{webinar_id}/reschedule")
 async def reschedule(
-    webinar_id: int,
+    webinar_id: RowId,
     request: Request,
     session: auth.CsrfSessionDep,
     engine: EngineDep,
@@ -82,7 +83,7 @@ async def reschedule(
 
 
 @router.get("/webinars/{webinar_id}/cancel")
-def cancel_page(webinar_id: int, request: Request, session: auth.SessionDep, engine: EngineDep) -> Response:
+def cancel_page(webinar_id: RowId, request: Request, session: auth.SessionDep, engine: EngineDep) -> Response:
     """The confirmation step of a cancellation."""
     return _cancel_page(request, session, engine, webinar_id)
 
@@ -116,7 +117,7 @@ def _cancel_page(
 
 @router.post("/webinars/{webinar_id}/cancel")
 async def cancel(
-    webinar_id: int,
+    webinar_id: RowId,
     request: Request,
     session: auth.CsrfSessionDep,
     engine: EngineDep,
@@ -147,7 +148,7 @@ async def cancel(
 
 @router.post("/webinars/{webinar_id}/attendance")
 async def attendance(
-    webinar_id: int,
+    webinar_id: RowId,
     request: Request,
     session: auth.CsrfSessionDep,
     engine: EngineDep,

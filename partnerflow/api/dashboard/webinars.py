@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from partnerflow.api.bounds import RowId
 from partnerflow.api.dashboard import auth, forms
 from partnerflow.api.dashboard.views import not_found, render
 from partnerflow.api.deps import EngineDep, SettingsDep
@@ -115,7 +116,9 @@ async def create(
 
 
 @router.get("/webinars/{webinar_id}")
-def webinar_page(webinar_id: int, request: Request, session: auth.SessionDep, engine: EngineDep) -> Response:
+def webinar_page(
+    webinar_id: RowId, request: Request, session: auth.SessionDep, engine: EngineDep
+) -> Response:
     """A session: details, its seats, and the reschedule, attendance and cancel forms."""
     return _detail(request, session, engine, webinar_id)
 

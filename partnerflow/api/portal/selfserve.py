@@ -20,6 +20,7 @@ from partnerflow.domain.engagement import program_rules
 from partnerflow.domain.kpis import kpis
 from partnerflow.domain.stages import Stage
 from partnerflow.domain.tier_progress import Measure, tier_progress
+from partnerflow.domain.urls import is_http_url
 from partnerflow.rendering.calendar import webinar_context
 from partnerflow.rendering.numbers import format_number
 from partnerflow.store import onboarding, performance
@@ -80,7 +81,7 @@ def account_context(
             _webinar(webinar, seat, locale, now) for webinar, seat in webinar_history(session, partner.id)
         ],
         "resources": [
-            {"title": r.title, "kind": r.kind, "href": r.url if _http(r.url) else None}
+            {"title": r.title, "kind": r.kind, "href": r.url if is_http_url(r.url) else None}
             for r in onboarding.resources_for(session, partner.program, locale, tier.name)
         ],
         "subscribed": partner.unsubscribed_at is None,
@@ -146,12 +147,3 @@ def _webinar(webinar: Webinar, seat: WebinarSeat, locale: str, now: datetime) ->
         status = "missed"
     context = webinar_context(webinar, locale)
     return {"title": webinar.title, "when": context["starts_at_local"], "status": status}
-
-
-def _http(url: str) -> bool:
-    """Only http(s) URLs become links (until the shared safe_url filter does this for every page)."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Engine
 from temporalio.client import Client
 
 from partnerflow.api.deps import EngineDep, SettingsDep, TemporalDep
 from partnerflow.api.errors import responses
 from partnerflow.api.portal.access import LINK_REFUSED, PRIVATE, Denied, as_pages, notice, partner_for
+from partnerflow.domain.limits import MAX_ID
 from partnerflow.domain.onboarding import TermsAccepted
 from partnerflow.services.partners import signal_terms_accepted
 from partnerflow.store import onboarding
@@ -28,7 +29,7 @@ _CONFLICT = "no terms published yet, or `version` is no longer the current one (
 
 
 class AcceptBody(BaseModel):
-    version: int | None = None  # the version the partner read; refused if it is no longer current
+    version: int | None = Field(None, ge=1, le=MAX_ID)  # the version read; refused if no longer current
 
 
 class TermsAcceptedResponse(BaseModel):

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import AfterValidator, BaseModel, EmailStr, Field
 from sqlalchemy import Engine
 
+from partnerflow.api.bounds import ProgramId
 from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, SettingsDep, TemporalDep
 from partnerflow.api.errors import responses
 from partnerflow.domain.approval_rules import ApprovalRules
@@ -71,7 +72,7 @@ class PartnerBanIn(BaseModel):
     ),
 )
 def set_approval_rules(
-    program: str, body: ApprovalRules, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
+    program: ProgramId, body: ApprovalRules, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
 ) -> ApprovalRules:
     """Replace the program's approval rules; the first matching one decides each new application."""
     with session_scope(engine) as session:
@@ -87,7 +88,7 @@ def set_approval_rules(
     response_model_exclude_none=True,
     responses=responses(422),
 )
-def get_approval_rules(program: str, engine: EngineDep, _m: ManagerDep) -> ApprovalRules:
+def get_approval_rules(program: ProgramId, engine: EngineDep, _m: ManagerDep) -> ApprovalRules:
     """The program's approval rules, in order (none until set: every application waits for a manager)."""
     with session_scope(engine) as session:
         return store.approval_rules(session.get(Program, program))
@@ -95,7 +96,7 @@ def get_approval_rules(program: str, engine: EngineDep, _m: ManagerDep) -> Appro
 
 @programs.put("/{program}/bans", response_model=BansOut, responses=responses(422, 503))
 async def set_bans(
-    program: str,
+    program: ProgramId,
     body: BansIn,
     engine: EngineDep,
     client: TemporalDep,
@@ -114,7 +115,7 @@ async def set_bans(
 
 
 @programs.get("/{program}/bans", response_model=BansOut, responses=responses(422))
-def get_bans(program: str, engine: EngineDep, _m: ManagerDep) -> BansOut:
+def get_bans(program: ProgramId, engine: EngineDep, _m: ManagerDep) -> BansOut:
     """The program's banned emails, oldest first, with the signups each turned away."""
     with session_scope(engine) as session:
         return BansOut(program=program, bans=[_ban_out(row) for row in store.list_bans(session, program)])

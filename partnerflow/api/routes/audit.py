@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from partnerflow.api.bounds import ProgramId
 from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep
 from partnerflow.api.errors import responses
 from partnerflow.api.routes.kpis import _FROM, _TO, _period
@@ -71,7 +72,7 @@ async def partner_audit(partner_id: str, request: Request, engine: EngineDep, _m
     },
 )
 async def program_audit_csv(
-    program: str,
+    program: ProgramId,
     request: Request,
     engine: EngineDep,
     _m: ManagerDep,

@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+from partnerflow.api.bounds import Offset, RowId
 from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, SettingsDep, TemporalDep
-from partnerflow.api.errors import responses
+from partnerflow.api.errors import responses, unprocessable
 from partnerflow.domain.campaign_controls import CampaignAction
 from partnerflow.services.campaign_controls import CampaignConflict, control_campaign, list_campaigns
 from partnerflow.services.campaigns import (
@@ -51,7 +52,7 @@ async def create_campaign(
     try:
         campaign_id = await start_campaign(engine, client, settings, body)
     except CampaignRefused as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(str(exc), "body", "prospect_ids") from exc
     return await run_in_threadpool(campaign_view, engine, campaign_id)
 
 
@@ -62,7 +63,7 @@ def get_campaigns(
     program: str | None = Query(None, max_length=64),
     campaign_status: Annotated[Status | None, Query(alias="status")] = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> CampaignList:
     """Campaigns, newest first, with their progress; optionally of one program or status."""
     return CampaignList(items=list_campaigns(engine, program, campaign_status, limit, offset))
@@ -71,7 +72,7 @@ def get_campaigns(
 @router.get(
     "/{campaign_id}", response_model=CampaignView, responses=responses(422, not_found="unknown campaign")
 )
-def get_campaign(campaign_id: int, engine: EngineDep, _manager: ManagerDep) -> CampaignView:
+def get_campaign(campaign_id: RowId, engine: EngineDep, _manager: ManagerDep) -> CampaignView:
     """A campaign and its progress, counted from the store."""
     try:
         return campaign_view(engine, campaign_id)
@@ -84,7 +85,7 @@ Reason = Annotated[ControlIn | None, Body()]
 
 @router.post("/{campaign_id}/pause", response_model=CampaignView, responses=_CONTROL_ERRORS)
 async def pause_campaign(
-    campaign_id: int, engine: EngineDep, client: TemporalDep, manager: ManagerDep, body: Reason = None
+    campaign_id: RowId, engine: EngineDep, client: TemporalDep, manager: ManagerDep, body: Reason = None
 ) -> CampaignView:
     """Pause a running campaign: nothing is sent until it resumes (409 unless running)."""
     return await _control(engine, client, campaign_id, CampaignAction.PAUSE, manager, body)
@@ -92,7 +93,7 @@ async def pause_campaign(
 
 @router.post("/{campaign_id}/resume", response_model=CampaignView, responses=_CONTROL_ERRORS)
 async def resume_campaign(
-    campaign_id: int, engine: EngineDep, client: TemporalDep, manager: ManagerDep, body: Reason = None
+    campaign_id: RowId, engine: EngineDep, client: TemporalDep, manager: ManagerDep, body: Reason = None
 ) -> CampaignView:
     """Resume a paused campaign; its waits and send slots move by the pause (409 unless paused)."""
     return await _control(engine, client, campaign_id, CampaignAction.RESUME, manager, body)
@@ -100,7 +101,7 @@ async def resume_campaign(
 
 @router.post("/{campaign_id}/cancel", response_model=CampaignView, responses=_CONTROL_ERRORS)
 async def cancel_campaign(
-    campaign_id: int, engine: EngineDep, client: TemporalDep, manager: ManagerDep, body: Reason = None
+    campaign_id: RowId, engine: EngineDep, client: TemporalDep, manager: ManagerDep, body: Reason = None
 ) -> CampaignView:
     """Cancel for good: sequences stop and members not done become cancelled (409 once it has ended)."""
     return await _control(engine, client, campaign_id, CampaignAction.CANCEL, manager, body)
@@ -109,7 +110,7 @@ async def cancel_campaign(
 async def _control(
     engine: Engine,
     client: Client,
-    campaign_id: int,
+    campaign_id: RowId,
     action: CampaignAction,
     manager: str,
     body: ControlIn | None,

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from partnerflow.api.deps import EngineDep, SettingsDep, get_manager
-from partnerflow.api.errors import responses
+from partnerflow.api.errors import responses, unprocessable
 from partnerflow.store import performance
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Program, utcnow
@@ -199,5 +199,5 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _unprocessable(detail: str) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+def _unprocessable(detail: str) -> Exception:
+    return unprocessable(detail, "body")

@@ -10,8 +10,9 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
+from partnerflow.api.bounds import ProgramId
 from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep
-from partnerflow.api.errors import responses
+from partnerflow.api.errors import responses, unprocessable
 from partnerflow.domain.kpis import Kpis, Segment, TierRule, Totals, commission, kpis, segments
 from partnerflow.store import performance
 from partnerflow.store.db import session_scope
@@ -21,6 +22,9 @@ router = APIRouter(tags=["kpis"], responses=MANAGER_AUTH)
 _BAD_PERIOD = "unreadable or empty from/to period"
 
 DEFAULT_PERIOD = timedelta(days=30)
+# The period before [from, to) must stay representable: these bounds keep it within years 940..3000.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 _FROM = Query(None, alias="from", description="ISO date or datetime (UTC if no offset); default to - 30 days")
 _TO = Query(None, alias="to", description="ISO date or datetime, exclusive; default now")
 
@@ -89,7 +93,7 @@ def partner_kpis(
     responses=responses(not_found="unknown program", unprocessable_entity=_BAD_PERIOD),
 )
 def program_kpis(
-    program: str, engine: EngineDep, _m: ManagerDep, start: str | None = _FROM, end: str | None = _TO
+    program: ProgramId, engine: EngineDep, _m: ManagerDep, start: str | None = _FROM, end: str | None = _TO
 ) -> ProgramKpisOut:
     """The whole program: totals, commission owed to all partners, ROI after program costs, segments."""
     begin, finish = _period(start, end)
@@ -154,13 +158,12 @@ def _common(
 
 
 def _period(start: str | None, end: str | None) -> tuple[datetime, datetime]:
-    """``[from, to)`` from the query; 422 when unreadable or empty."""
+    """``[from, to)`` from the query; 422 when unreadable, out of range or empty."""
     finish = _moment("to", end) if end else utcnow()
     begin = _moment("from", start) if start else finish - DEFAULT_PERIOD
     if begin >= finish:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"from ({begin.isoformat()}) must be before to ({finish.isoformat()})",
+        raise unprocessable(
+            f"from ({begin.isoformat()}) must be before to ({finish.isoformat()})", "query", "from"
         )
     return begin, finish
 
@@ -170,11 +173,23 @@ def _moment(name: str, value: str) -> datetime:
         value = value.replace(" ", "+")  # an unencoded "+01:00" offset arrives as " 01:00"
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
+            return _within(name, datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC))
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
+        raise unprocessable(
             f"{name}: expected an ISO date or datetime (2026-12-01 or 2026-12-01T00:00:00Z), got {value!r}",
+            "query",
+            name,
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return _within(name, moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def _within(name: str, moment: datetime) -> datetime:
+    """Within the years the store can hold, and far enough from them to compare with the period before."""
+    if not EARLIEST <= moment <= LATEST:
+        raise unprocessable(
+            f"{name}: {moment.isoformat()} is out of range ({EARLIEST.date()} to {LATEST.date()})",
+            "query",
+            name,
+        )
+    return moment

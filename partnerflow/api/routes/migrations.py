@@ -10,8 +10,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
+from partnerflow.api.bounds import RowId
 from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, SettingsDep, get_temporal
-from partnerflow.api.errors import responses
+from partnerflow.api.errors import responses, unprocessable
 from partnerflow.domain.kpis import Segment
 from partnerflow.domain.migration import MigrationRow, Source, migration_workflow_id, parse_pause
 from partnerflow.domain.migration_presets import ExportMapping, parse_mapping
@@ -142,7 +143,7 @@ async def start_migration(
         try:
             parse_pause(pause)
         except ValueError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+            raise unprocessable(str(exc), "body") from exc
         response.status_code = status.HTTP_200_OK
         return await _preview(engine, file, source, program, mapping, segment_column)
     client = get_temporal(request)  # before importing: a run is only stored when its workflow can start
@@ -152,7 +153,7 @@ async def start_migration(
         columns_given = overrides(mapping, segment_column)
         report = await run_in_threadpool(run_import, engine, content, source, program, columns_given)
     except ValueError as exc:  # bad file, mapping or pause: nothing was stored
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(str(exc), "body") from exc
     await start_migration_workflow(client, settings, report, between)
     if not report.created:
         response.status_code = status.HTTP_200_OK
@@ -205,7 +206,7 @@ async def _preview(
             preview_import, engine, content, source, program, overrides(mapping, segment_column)
         )
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(str(exc), "body") from exc
     return describe_plan(plan, program, source)
 
 
@@ -241,7 +242,7 @@ def overrides(mapping: list[str] | None, segment_column: str | None) -> dict[str
     try:
         return parse_mapping(list(mapping or []) + ([f"{segment_column}=segment"] if segment_column else []))
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(str(exc), "body") from exc
 
 
 def _mapping_out(mapping: ExportMapping | None) -> tuple[list[ColumnOut], list[str]]:
@@ -251,7 +252,7 @@ def _mapping_out(mapping: ExportMapping | None) -> tuple[list[ColumnOut], list[s
 
 
 @router.get("/{run_id}", response_model=MigrationStatus, responses=responses(422, not_found="unknown run"))
-def migration_status(run_id: int, engine: EngineDep, _manager: ManagerDep) -> MigrationStatus:
+def migration_status(run_id: RowId, engine: EngineDep, _manager: ManagerDep) -> MigrationStatus:
     """Progress per phase from the store: partners, lifecycles started, terms accepted."""
     with session_scope(engine) as session:
         run = session.get(MigrationRun, run_id)

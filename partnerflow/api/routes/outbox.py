@@ -6,6 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 
+from partnerflow.api.bounds import Offset
 from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep
 from partnerflow.api.errors import responses
 from partnerflow.api.schemas import OutboxItem, OutboxList
@@ -24,7 +25,7 @@ def list_outbox(
     channel: Literal["email", "slack"] | None = None,
     partner_id: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> OutboxList:
     """Messages, newest first, filtered by recipient, status, channel or partner."""
     with session_scope(engine) as session:

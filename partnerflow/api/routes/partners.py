@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+from partnerflow.api.bounds import Offset
 from partnerflow.api.deps import (
     MANAGER_AUTH,
     RETRY_AFTER_SECONDS,
@@ -18,7 +19,7 @@ from partnerflow.api.deps import (
     SettingsDep,
     TemporalDep,
 )
-from partnerflow.api.errors import responses
+from partnerflow.api.errors import responses, unprocessable
 from partnerflow.api.schemas import (
     ChecklistBody,
     DecisionBody,
@@ -54,7 +55,7 @@ def list_partners(
     stage: Stage | None = None,
     program: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> PartnerList:
     """Partners, newest first, optionally in one stage or program."""
     with session_scope(engine) as session:
@@ -127,7 +128,7 @@ async def decide(
     except AlreadyDecided as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     except DecisionRefused as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(str(exc), "body", "manager") from exc
     return DecisionResponse(partner_id=result.partner_id, stage=result.stage.value)
 
 
@@ -150,8 +151,9 @@ async def complete_checklist_item(
     try:
         await update_partner(client, partner.id, "complete_checklist_item", update)
     except UpdateRefused as exc:
-        code = status.HTTP_409_CONFLICT if exc.kind == "NotOnboarding" else 422
-        raise HTTPException(code, str(exc)) from exc
+        if exc.kind == "NotOnboarding":
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        raise unprocessable(str(exc), "body", "item") from exc
     except WorkflowEnded as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, f"partner {partner_id} is not onboarding") from exc
     return await get_partner(partner_id, engine, client, manager)

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter
 from pydantic import AfterValidator, BaseModel, Field
 
+from partnerflow.api.bounds import ProgramId
 from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, SettingsDep
 from partnerflow.api.errors import responses
 from partnerflow.config import Settings
@@ -54,7 +55,7 @@ class ProgramPagesOut(BaseModel):
 
 @router.put("/{program}/page", response_model=ProgramPageOut, responses=responses(422))
 def set_program_page(
-    program: str, body: ProgramPageIn, engine: EngineDep, settings: SettingsDep, manager: ManagerDep
+    program: ProgramId, body: ProgramPageIn, engine: EngineDep, settings: SettingsDep, manager: ManagerDep
 ) -> ProgramPageOut:
     """Write the application page's text in one locale (the program is created if need be)."""
     with session_scope(engine) as session:
@@ -65,7 +66,7 @@ def set_program_page(
 
 @router.get("/{program}/page", response_model=ProgramPagesOut, responses=responses(422))
 def get_program_page(
-    program: str, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
+    program: ProgramId, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
 ) -> ProgramPagesOut:
     """The application page's text in every locale written so far."""
     with session_scope(engine) as session:

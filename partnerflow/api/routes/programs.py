@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, HTTPException, status
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import BaseModel, Field
 from sqlmodel import select
 
+from partnerflow.api.bounds import ProgramId
 from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, SettingsDep, TemporalDep
-from partnerflow.api.errors import responses
-from partnerflow.domain.engagement import EngagementRules, program_rules
+from partnerflow.api.errors import responses, unprocessable
 from partnerflow.domain.kpis import TierRule
+from partnerflow.domain.limits import MAX_DAYS, MAX_ID
+from partnerflow.domain.urls import HttpUrlStr
 from partnerflow.services import onboarding as operations
 from partnerflow.store import onboarding as store
 from partnerflow.store import performance
@@ -29,7 +30,7 @@ ResourceKind = Literal["logo", "banner", "product_sheet", "guide", "video"]
 
 class ProgramIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    landing_url: HttpUrl
+    landing_url: HttpUrlStr
     currency: str | None = Field(
         default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217; events in another currency are refused"
     )
@@ -37,7 +38,7 @@ class ProgramIn(BaseModel):
         default=None, ge=0, allow_inf_nan=False, description="platform, agency...: counted in the ROI"
     )
     reapply_after_days: int | None = Field(
-        default=None, ge=0, le=3650, description="a rejected applicant may apply again after (default 30)"
+        default=None, ge=0, le=MAX_DAYS, description="a rejected applicant may apply again after (default 30)"
     )
 
 
@@ -58,7 +59,7 @@ class TierIn(BaseModel):
     min_revenue: float = Field(
         default=0.0, ge=0, allow_inf_nan=False, description="either threshold qualifies"
     )
-    min_conversions: int = Field(default=0, ge=0)
+    min_conversions: int = Field(default=0, ge=0, le=MAX_ID)
 
 
 class IngestionKeyOut(BaseModel):
@@ -84,14 +85,14 @@ class TermsOut(BaseModel):
 class ResourceIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     kind: ResourceKind
-    url: HttpUrl
+    url: HttpUrlStr
     locale: Literal["en", "fr", "de", "pl"] | None = None
     tier: str | None = Field(default=None, max_length=32)
 
 
 class ResourceOut(ResourceIn):
     resource_id: int
-    url: str  # type: ignore[assignment]
+    url: str  # as stored: a URL saved before the check existed is still listed
 
 
 @router.put(
@@ -100,7 +101,7 @@ class ResourceOut(ResourceIn):
     responses=responses(422, conflict="a currency change once amounts exist in another one"),
 )
 def update_program(
-    program: str, body: ProgramIn, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
+    program: ProgramId, body: ProgramIn, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
 ) -> ProgramOut:
     """Set the program's name, the landing page tracking links redirect to, its currency, costs and
     how long a rejected applicant waits before applying again."""
@@ -119,7 +120,7 @@ def update_program(
             row.monthly_costs = body.monthly_costs
         if body.reapply_after_days is not None:
             row.reapply_after_days = body.reapply_after_days
-        row.name, row.landing_url = body.name, str(body.landing_url)
+        row.name, row.landing_url = body.name, body.landing_url
         session.add(row)
         return ProgramOut(
             program=row.id,
@@ -136,7 +137,7 @@ def update_program(
     responses=responses(unprocessable_entity="invalid tiers, names or ranks not unique, or no rank 0"),
 )
 def set_tiers(
-    program: str,
+    program: ProgramId,
     body: Annotated[list[TierIn], Body(min_length=1, max_length=50)],
     engine: EngineDep,
     settings: SettingsDep,
@@ -145,13 +146,11 @@ def set_tiers(
     """Replace the program's tiers (unique names and ranks, exactly one entry tier of rank 0)."""
     ranks, names = [t.rank for t in body], [t.name for t in body]
     if len(set(names)) < len(names):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"tier names must be unique: {names}")
+        raise unprocessable(f"tier names must be unique: {names}", "body")
     if len(set(ranks)) < len(ranks):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"tier ranks must be unique: {ranks}")
+        raise unprocessable(f"tier ranks must be unique: {ranks}", "body")
     if 0 not in ranks:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "exactly one tier needs rank 0 (the entry tier)"
-        )
+        raise unprocessable("exactly one tier needs rank 0 (the entry tier)", "body")
     with session_scope(engine) as session:
         store.ensure_program(session, program, settings.default_landing_url)
         performance.replace_tiers(session, program, [TierRule(**t.model_dump()) for t in body])
@@ -159,7 +158,7 @@ def set_tiers(
 
 
 @router.get("/{program}/tiers", response_model=list[TierIn], responses=responses(422))
-def get_tiers(program: str, engine: EngineDep, _m: ManagerDep) -> list[TierIn]:
+def get_tiers(program: ProgramId, engine: EngineDep, _m: ManagerDep) -> list[TierIn]:
     """The program's tiers by rank (the defaults until some are set)."""
     with session_scope(engine) as session:
         return _tiers(performance.tier_rules(session, program))
@@ -172,7 +171,7 @@ def get_tiers(program: str, engine: EngineDep, _m: ManagerDep) -> list[TierIn]:
     responses=responses(422),
 )
 def rotate_ingestion_key(
-    program: str, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
+    program: ProgramId, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
 ) -> IngestionKeyOut:
     """A new key for POST /events (only this program's partners); the old one stops working.
     Shown once: store it in the tracking platform."""
@@ -190,7 +189,7 @@ def rotate_ingestion_key(
     responses=responses(422, 503),
 )
 async def publish_terms(
-    program: str,
+    program: ProgramId,
     body: TermsIn,
     engine: EngineDep,
     client: TemporalDep,
@@ -207,7 +206,7 @@ async def publish_terms(
 @router.get(
     "/{program}/terms", response_model=TermsOut, responses=responses(422, not_found="no terms published")
 )
-def current_terms(program: str, engine: EngineDep, _m: ManagerDep) -> TermsOut:
+def current_terms(program: ProgramId, engine: EngineDep, _m: ManagerDep) -> TermsOut:
     """The version partners accept today."""
     with session_scope(engine) as session:
         terms = store.current_terms(session, program)
@@ -222,7 +221,7 @@ def current_terms(program: str, engine: EngineDep, _m: ManagerDep) -> TermsOut:
     response_model=ResourceOut,
     responses=responses(422),
 )
-def add_resource(program: str, body: ResourceIn, engine: EngineDep, _m: ManagerDep) -> ResourceOut:
+def add_resource(program: ProgramId, body: ResourceIn, engine: EngineDep, _m: ManagerDep) -> ResourceOut:
     """Add an asset to the program's library."""
     with session_scope(engine) as session:
         resource = Resource(program=program, **body.model_dump(mode="json"))
@@ -233,7 +232,7 @@ def add_resource(program: str, body: ResourceIn, engine: EngineDep, _m: ManagerD
 
 @router.get("/{program}/resources", response_model=list[ResourceOut], responses=responses(422))
 def list_resources(
-    program: str, engine: EngineDep, _m: ManagerDep, locale: str | None = None, tier: str | None = None
+    program: ProgramId, engine: EngineDep, _m: ManagerDep, locale: str | None = None, tier: str | None = None
 ) -> list[ResourceOut]:
     """The library, or what one locale/tier sees when those are given."""
     with session_scope(engine) as session:
@@ -242,46 +241,6 @@ def list_resources(
         else:
             rows = list(session.exec(select(Resource).where(Resource.program == program)))
         return [_resource_out(r) for r in rows]
-
-
-class EngagementIn(BaseModel):
-    """Overrides of the engagement thresholds for this program; omitted keys keep the defaults."""
-
-    model_config = {"extra": "forbid"}
-
-    no_click_days: int | None = Field(default=None, ge=1)
-    no_conversion_days: int | None = Field(default=None, ge=1)
-    silent_days: int | None = Field(default=None, ge=1)
-    nudge_cap_days: int | None = Field(default=None, ge=0)
-    inactivity_offboard_days: int | None = Field(default=None, ge=1)
-    review_period_days: float | None = Field(default=None, gt=0)
-    tier_confirmation_days: float | None = Field(default=None, gt=0)
-    check_interval_hours: float | None = Field(default=None, gt=0)
-    near_tier_ratio: float | None = Field(default=None, gt=0, lt=1)
-
-
-@router.put(
-    "/{program}/engagement",
-    response_model=EngagementRules,
-    responses=responses(unprocessable_entity="an unknown key or an invalid value"),
-)
-def set_engagement(
-    program: str, body: EngagementIn, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
-) -> EngagementRules:
-    """Set the program's engagement thresholds; partners' workflows use them from their next check."""
-    with session_scope(engine) as session:
-        row = store.ensure_program(session, program, settings.default_landing_url)
-        row.engagement_rules = json.dumps(body.model_dump(exclude_none=True))
-        session.add(row)
-        return program_rules(settings.engagement, row.engagement_rules)
-
-
-@router.get("/{program}/engagement", response_model=EngagementRules, responses=responses(422))
-def get_engagement(program: str, engine: EngineDep, settings: SettingsDep, _m: ManagerDep) -> EngagementRules:
-    """The thresholds in force for the program (defaults merged with its overrides)."""
-    with session_scope(engine) as session:
-        row = store.ensure_program(session, program, settings.default_landing_url)
-        return program_rules(settings.engagement, row.engagement_rules)
 
 
 def _resource_out(resource: Resource) -> ResourceOut:

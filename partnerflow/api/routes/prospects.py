@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from starlette.datastructures import UploadFile
 
 from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, SettingsDep, TemporalDep
-from partnerflow.api.errors import responses
+from partnerflow.api.errors import responses, unprocessable
 from partnerflow.api.routes.unsubscribe import _PAGE, HTML_PAGE
 from partnerflow.config import Settings
 from partnerflow.domain.prospect_import import CsvFormatError, ImportReport, decode_csv, parse_mapping
@@ -67,7 +67,7 @@ async def import_prospects(
         columns = parse_mapping(mapping or [])
         return await run_in_threadpool(_import, engine, program, text, columns)
     except CsvFormatError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(str(exc), "body") from exc
 
 
 def _import(engine: Engine, program: str, text: str, mapping: dict[str, str]) -> ImportReport:
@@ -88,9 +88,7 @@ async def _csv_text(request: Request) -> str:
         form = await request.form()
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, "send the CSV in a form field named file"
-            )
+            raise unprocessable("send the CSV in a form field named file", "body", "file")
         size = upload.size or 0
         data = await upload.read() if size <= MAX_UPLOAD else b""
     else:
@@ -101,7 +99,7 @@ async def _csv_text(request: Request) -> str:
     try:
         return decode_csv(data)
     except CsvFormatError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(str(exc), "body") from exc
 
 
 @outreach_router.get(

@@ -124,7 +124,7 @@ async def _on_reject_submitted(
     """Validate the reject modal; errors per input block, or schedule the decision."""
     try:
         target = RejectTarget.load(view.get("private_metadata") or "")
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, RecursionError):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "reject modal without its metadata") from None
     ctx.channel, ctx.ts = target.channel, target.ts
     reason, share = read_reject_view(view)
@@ -158,7 +158,7 @@ def _payload(body: bytes) -> dict[str, Any]:
     fields = parse_qs(body.decode("utf-8", "replace"))
     try:
         payload = json.loads(fields["payload"][-1])
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, "expected a form field 'payload' with JSON"
         ) from None

@@ -25,9 +25,9 @@ HTML_PAGE: dict[int | str, dict[str, Any]] = {
 }
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Partnerflow</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#111">
-<main><h1>{title}</h1>{body}</main></body></html>"""
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer"><link rel="stylesheet" href="/static/portal.css"></head>
+<body><main><h1>{title}</h1>{body}</main></body></html>"""
 
 
 @router.get(

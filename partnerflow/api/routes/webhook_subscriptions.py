@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Engine
 
+from partnerflow.api.bounds import Offset, OptionalRowId, RowId
 from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, SettingsDep, TemporalDep
 from partnerflow.api.errors import responses
+from partnerflow.domain.urls import HttpUrlStr
 from partnerflow.domain.webhooks import ALL_EVENTS, EVENT_TYPES, DeliveryPolicy
 from partnerflow.services.webhooks import start_delivery
 from partnerflow.store import webhooks as store
@@ -28,19 +29,13 @@ routers = (router, deliveries_router)
 
 
 class SubscriptionIn(BaseModel):
-    url: str = Field(max_length=2000, description="http(s) URL that receives signed POSTs")
-    event_types: list[str] = Field(min_length=1, description=f"any of {', '.join(EVENT_TYPES)}, or ['*']")
+    url: HttpUrlStr = Field(description="http(s) URL that receives signed POSTs")
+    event_types: list[str] = Field(
+        min_length=1, max_length=50, description=f"any of {', '.join(EVENT_TYPES)}, or ['*']"
+    )
     secret: str | None = Field(
         default=None, min_length=16, max_length=128, description="generated (and shown once) when empty"
     )
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("url must be an absolute http:// or https:// URL")
-        return value.strip()
 
     @field_validator("event_types")
     @classmethod
@@ -110,7 +105,9 @@ def list_subscriptions(
     response_model=SubscriptionOut,
     responses=responses(422, not_found="unknown subscription"),
 )
-def deactivate_subscription(subscription_id: int, engine: EngineDep, _manager: ManagerDep) -> SubscriptionOut:
+def deactivate_subscription(
+    subscription_id: RowId, engine: EngineDep, _manager: ManagerDep
+) -> SubscriptionOut:
     """Stop sending to a subscription (its pending retries end too); deliveries stay listed."""
     with session_scope(engine) as session:
         row = store.deactivate(session, subscription_id)
@@ -124,10 +121,10 @@ def list_deliveries(
     engine: EngineDep,
     _manager: ManagerDep,
     status: Literal["pending", "delivered", "failed"] | None = None,
-    subscription_id: int | None = None,
+    subscription_id: OptionalRowId = None,
     event_type: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> DeliveryList:
     """Deliveries, newest first, with their status and attempts."""
     with session_scope(engine) as session:
@@ -142,7 +139,7 @@ def list_deliveries(
     responses=responses(422, 503, not_found="unknown delivery", conflict="subscription inactive"),
 )
 async def replay_delivery(
-    delivery_id: int, engine: EngineDep, client: TemporalDep, settings: SettingsDep, _manager: ManagerDep
+    delivery_id: RowId, engine: EngineDep, client: TemporalDep, settings: SettingsDep, _manager: ManagerDep
 ) -> DeliveryOut:
     """Send a delivery again now: same event id and body, a fresh signature, retried as usual."""
     delivery = await run_in_threadpool(_reset, engine, delivery_id)

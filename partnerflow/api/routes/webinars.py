@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from partnerflow.api.bounds import RowId
 from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, TemporalDep
-from partnerflow.api.errors import responses
+from partnerflow.api.errors import responses, unprocessable
 from partnerflow.services import onboarding as operations
 from partnerflow.services import webinars
 from partnerflow.services.onboarding import WebinarIn
@@ -81,7 +82,7 @@ class AttendanceOut(BaseModel):
 def create_webinar(body: WebinarIn, engine: EngineDep, _manager: ManagerDep) -> WebinarOut:
     """Schedule a session; partners waiting for training are invited to the next one with room."""
     if body.starts_at <= utcnow():
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "starts_at must be in the future")
+        raise unprocessable("starts_at must be in the future", "body", "starts_at")
     with session_scope(engine) as session:
         webinar = Webinar(**body.model_dump(mode="json", exclude={"starts_at"}), starts_at=body.starts_at)
         session.add(webinar)
@@ -109,7 +110,7 @@ _CHANGE_ERRORS = responses(
 
 @router.patch("/{webinar_id}", response_model=WebinarChangeOut, responses=_CHANGE_ERRORS)
 async def change_webinar(
-    webinar_id: int, body: WebinarPatch, engine: EngineDep, client: TemporalDep, manager: ManagerDep
+    webinar_id: RowId, body: WebinarPatch, engine: EngineDep, client: TemporalDep, manager: ManagerDep
 ) -> WebinarChangeOut:
     """Reschedule a session or change its details; invited partners get a calendar update."""
     try:
@@ -121,7 +122,7 @@ async def change_webinar(
 
 @router.post("/{webinar_id}/cancel", response_model=WebinarChangeOut, responses=_CHANGE_ERRORS)
 async def cancel_webinar(
-    webinar_id: int,
+    webinar_id: RowId,
     engine: EngineDep,
     client: TemporalDep,
     manager: ManagerDep,
@@ -142,7 +143,7 @@ async def cancel_webinar(
     responses=responses(422, 503, not_found="unknown webinar", conflict="the webinar was cancelled"),
 )
 async def record_attendance(
-    webinar_id: int, body: AttendanceIn, engine: EngineDep, client: TemporalDep, _manager: ManagerDep
+    webinar_id: RowId, body: AttendanceIn, engine: EngineDep, client: TemporalDep, _manager: ManagerDep
 ) -> AttendanceOut:
     """Record who attended (one partner or a whole attendance export); each workflow moves on."""
     webinar = await run_in_threadpool(_find, engine, webinar_id)
