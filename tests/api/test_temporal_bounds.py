@@ -66,7 +66,7 @@ async def test_decision_without_a_worker_is_503_within_the_bound_and_a_repeat_is
     # Not accepted by a worker, so not durable: the caller is told to repeat it.
     assert (response.status_code, response.headers["Retry-After"]) == (503, "5"), response.text
     assert "not recorded: repeat it" in response.json()["detail"]
-    assert took < WAIT.total_seconds() + 4, took
+    assert took < WAIT.total_seconds() + 10, took  # bounded (a hang lasted 60 s); slack for a loaded CI box
     # A worker comes back: Temporal still held it and the workflow takes it; the repeat gets 409.
     with ThreadPoolExecutor(max_workers=4) as executor:
         async with partnerflow_worker(dev_env, settings, engine, executor):
@@ -93,7 +93,7 @@ async def test_decision_with_the_temporal_server_stopped_is_503_with_retry_after
     response, took = await _decide(app, partner.id)
 
     assert (response.status_code, response.headers["Retry-After"]) == (503, "5"), response.text
-    assert took < WAIT.total_seconds() + 4, took
+    assert took < WAIT.total_seconds() + 10, took  # bounded (a hang lasted 60 s); slack for a loaded CI box
 
 
 def _closed_port() -> int:
@@ -116,7 +116,7 @@ async def test_decision_with_temporal_unreachable_is_503_with_retry_after(
     assert response.status_code == 503, response.text
     assert response.headers["Retry-After"] == "5"
     assert "Temporal is not reachable" in response.json()["detail"]
-    assert took < WAIT.total_seconds() + 4, took
+    assert took < WAIT.total_seconds() + 10, took  # bounded (a hang lasted 60 s); slack for a loaded CI box
 
 
 async def test_api_not_yet_connected_to_temporal_is_503_with_retry_after(
