@@ -77,8 +77,8 @@ def escape(text: str) -> str:
 
 
 @dataclass
-class RejectTarget:
-    """What the reject modal is about: the partner, and the message to update afterwards."""
+class ModalTarget:
+    """What a modal (reject, offboard) is about: the partner, and the message to update afterwards."""
 
     partner_id: str
     channel: str
@@ -88,12 +88,12 @@ class RejectTarget:
         return json.dumps({"partner_id": self.partner_id, "channel": self.channel, "ts": self.ts})
 
     @classmethod
-    def load(cls, metadata: str) -> RejectTarget:
+    def load(cls, metadata: str) -> ModalTarget:
         data = json.loads(metadata)
         return cls(str(data["partner_id"]), str(data["channel"]), str(data["ts"]))
 
 
-def reject_modal(target: RejectTarget, applicant: str) -> dict[str, Any]:
+def reject_modal(target: ModalTarget, applicant: str) -> dict[str, Any]:
     """Modal asking for an optional reason and whether to share it with the applicant."""
     return {
         "type": "modal",

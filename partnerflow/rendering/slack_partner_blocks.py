@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from partnerflow.rendering.slack_blocks import DECISION_TEMPLATES, decision_blocks, escape, text_sections
+from partnerflow.rendering.slack_blocks import (
+    DECISION_TEMPLATES,
+    ModalTarget,
+    decision_blocks,
+    escape,
+    text_sections,
+)
 
 CONFIRM_TIER_ACTION = "confirm_tier"
 KEEP_TIER_ACTION = "keep_tier"
@@ -106,24 +112,7 @@ def offboarding_outcome(offboarded: bool, user_id: str, at: datetime, reason: st
     return f"👍 Kept by <@{user_id}> at {when(at)}: no change"
 
 
-@dataclass
-class OffboardTarget:
-    """What the offboard modal is about: the partner, and the message to update afterwards."""
-
-    partner_id: str
-    channel: str
-    ts: str
-
-    def dump(self) -> str:
-        return json.dumps({"partner_id": self.partner_id, "channel": self.channel, "ts": self.ts})
-
-    @classmethod
-    def load(cls, metadata: str) -> OffboardTarget:
-        data = json.loads(metadata)
-        return cls(str(data["partner_id"]), str(data["channel"]), str(data["ts"]))
-
-
-def offboard_modal(target: OffboardTarget, partner: str) -> dict[str, Any]:
+def offboard_modal(target: ModalTarget, partner: str) -> dict[str, Any]:
     """Modal asking why the partnership ends (required)."""
     consequences = (
         f"Offboard *{escape(partner)}*? They get a farewell email, their tracking link stops "

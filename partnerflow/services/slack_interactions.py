@@ -23,7 +23,7 @@ from partnerflow.domain.lifecycle import DecisionInput
 from partnerflow.domain.stages import Decision
 from partnerflow.providers.slack import LocalOutboxSlackBackend, SlackInteractiveBackend, SlackWebBackend
 from partnerflow.rendering.slack_blocks import (
-    RejectTarget,
+    ModalTarget,
     decided_blocks,
     escape,
     outcome_line,
@@ -91,7 +91,7 @@ async def open_reject_modal(ctx: Interaction, partner_id: str, trigger_id: str) 
     if application is not None and application.status != "pending":
         return await ctx.say(_already(application, partner))
     applicant = f"{partner.name} ({partner.email})" if partner else partner_id
-    view = reject_modal(RejectTarget(partner_id, ctx.channel, ctx.ts), applicant)
+    view = reject_modal(ModalTarget(partner_id, ctx.channel, ctx.ts), applicant)
     await asyncio.to_thread(ctx.backend.open_view, trigger_id, view)
 
 

@@ -16,7 +16,7 @@ from partnerflow.domain.review import OffboardInput, TierDecision
 from partnerflow.domain.stages import Stage
 from partnerflow.rendering.slack_blocks import escape
 from partnerflow.rendering.slack_partner_blocks import (
-    OffboardTarget,
+    ModalTarget,
     TierChoice,
     offboard_modal,
     offboarding_outcome,
@@ -55,7 +55,7 @@ async def open_offboard_modal(ctx: Interaction, partner_id: str, trigger_id: str
     partner = await asyncio.to_thread(_partner, ctx.engine, partner_id)
     if partner is None or partner.stage not in OFFBOARDABLE:
         return await ctx.say(_not_offboardable(partner))
-    target = OffboardTarget(partner_id, ctx.channel, ctx.ts)
+    target = ModalTarget(partner_id, ctx.channel, ctx.ts)
     view = offboard_modal(target, f"{partner.name} ({partner.email})")
     await asyncio.to_thread(ctx.backend.open_view, trigger_id, view)
 

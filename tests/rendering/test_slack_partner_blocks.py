@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from partnerflow.rendering.slack_partner_blocks import (
-    OffboardTarget,
+    ModalTarget,
     TierChoice,
     action_blocks,
     offboard_modal,
@@ -38,9 +38,9 @@ def test_each_question_gets_its_buttons_and_other_messages_none() -> None:
 
 
 def test_offboard_modal_round_trip_and_outcomes() -> None:
-    target = OffboardTarget("p1", "C1", "123.456")
+    target = ModalTarget("p1", "C1", "123.456")
     modal = offboard_modal(target, "Ada <script> (ada@example.com)")
-    assert OffboardTarget.load(modal["private_metadata"]) == target
+    assert ModalTarget.load(modal["private_metadata"]) == target
     assert "&lt;script&gt;" in modal["blocks"][0]["text"]["text"]
     [reason] = [b for b in modal["blocks"] if b["type"] == "input"]
     assert "optional" not in reason and reason["element"]["max_length"] == 1000

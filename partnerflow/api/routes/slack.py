@@ -24,7 +24,7 @@ from partnerflow.rendering.slack_blocks import (
     REJECT_ACTION,
     REJECT_VIEW,
     SHARE_BLOCK,
-    RejectTarget,
+    ModalTarget,
     read_reject_view,
 )
 from partnerflow.rendering.slack_partner_blocks import (
@@ -34,7 +34,6 @@ from partnerflow.rendering.slack_partner_blocks import (
     OFFBOARD_ACTION,
     OFFBOARD_REASON_BLOCK,
     OFFBOARD_VIEW,
-    OffboardTarget,
     TierChoice,
     read_offboard_view,
 )
@@ -123,7 +122,7 @@ async def _on_reject_submitted(
 ) -> dict[str, str]:
     """Validate the reject modal; errors per input block, or schedule the decision."""
     try:
-        target = RejectTarget.load(view.get("private_metadata") or "")
+        target = ModalTarget.load(view.get("private_metadata") or "")
     except (KeyError, TypeError, ValueError, RecursionError):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "reject modal without its metadata") from None
     ctx.channel, ctx.ts = target.channel, target.ts
@@ -141,7 +140,7 @@ async def _on_offboard_submitted(
 ) -> dict[str, str]:
     """Validate the offboard modal (a reason is required); errors per input block, or offboard."""
     try:
-        target = OffboardTarget.load(view.get("private_metadata") or "")
+        target = ModalTarget.load(view.get("private_metadata") or "")
     except (KeyError, TypeError, ValueError):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "offboard modal without its metadata") from None
     ctx.channel, ctx.ts = target.channel, target.ts
