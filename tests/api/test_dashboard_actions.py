@@ -113,8 +113,11 @@ async def test_checklist_items_and_a_fresh_portal_link(service: Service, alice: 
     assert 'id="done-terms_accepted"' not in page and "marked done by alice (signed on paper)" in timeline(
         page
     )
-    kind, message, _ = await alice.submit(f"{base}/checklist", item="webinar_attended", waive="yes")
+    kind, message, page = await alice.submit(f"{base}/checklist", item="webinar_attended", waive="yes")
     assert kind == "success" and "waived" in message
+    # A waived item says so; one marked done by hand (or by the partner) stays "Done".
+    assert re.search(r'id="item-webinar_attended">[^<]*<strong class="done">✓ Waived</strong>', page)
+    assert re.search(r'id="item-terms_accepted">[^<]*<strong class="done">✓ Done</strong>', page)
     kind, message, _ = await alice.submit(f"{base}/checklist", item="bogus")
     assert (kind, message) == ("error", "Choose a checklist item.")
 

@@ -82,14 +82,7 @@ async def partner_page(
         }
         for key, label, fmt in KPI_ROWS
     ]
-    checklist = (
-        [
-            {"key": key, "label": CHECKLIST_LABELS.get(key, key), "done": bool(live.checklist.get(key))}
-            for key in CHECKLIST_ITEMS
-        ]
-        if live
-        else []
-    )
+    checklist = checklist_rows(live) if live else []
     trail = await partner_trail(engine, None, partner_id, live.history if live else None)
     return render(
         request,
@@ -112,6 +105,25 @@ async def partner_page(
         paused=bool(live and live.paused),
         tier_proposal=live.tier_proposal if live else None,
     )
+
+
+def checklist_rows(live: PartnerDetail) -> list[dict[str, Any]]:
+    """The checklist as the workflow has it; ``waived`` when a manager waived the item (its timeline
+    entry says so: the workflow keeps a waived item as done)."""
+    waived = {
+        entry.detail.split(":", 1)[0]
+        for entry in live.history
+        if entry.event == "checklist" and ": waived by " in entry.detail
+    }
+    return [
+        {
+            "key": key,
+            "label": CHECKLIST_LABELS.get(key, key),
+            "done": bool(live.checklist.get(key)),
+            "waived": bool(live.checklist.get(key)) and key in waived,
+        }
+        for key in CHECKLIST_ITEMS
+    ]
 
 
 def temporal_url(settings: Settings, partner_id: str) -> str:
