@@ -2,6 +2,7 @@
 
     with FakeSubscriber(secret="whsec_...") as subscriber:   # or set .secret after subscribing
         subscriber.fail_next(500, count=2)                   # then 2xx again
+        subscriber.recover()                                 # forget the failures still queued
         subscriber.go_down()                                 # connection refused until come_up()
         ...
         assert [e["type"] for e in subscriber.events] == ["partner.applied"]
@@ -62,6 +63,11 @@ class FakeSubscriber:
         """Answer the next ``count`` requests with ``status`` (before checking the signature)."""
         with self._lock:
             self._failures.extend([status] * count)
+
+    def recover(self) -> None:
+        """Answer normally from now on (drop the failures ``fail_next`` still has queued)."""
+        with self._lock:
+            self._failures.clear()
 
     def go_down(self) -> None:
         """Stop listening: senders get connection refused (the port is kept for come_up)."""
