@@ -10,19 +10,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 from devproc import free_ports, partnerflow_dev
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
 from partnerflow.rendering import signing
 
+T = TypeVar("T")
+Dev = tuple[httpx.Client, dict[str, str]]  # the dev stack's API client, and its dev secrets
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = (ROOT / "test-artifacts", ROOT / "docs" / "screenshots")
@@ -72,7 +76,7 @@ def signup(
     return str(response.json()["partner_id"])
 
 
-async def until(check: Callable[[], object], what: str, timeout: float = 30, interval: float = 0.3) -> object:
+async def until(check: Callable[[], T], what: str, timeout: float = 30, interval: float = 0.3) -> T:
     """Poll ``check`` until it returns something truthy (returned), or fail saying ``what``."""
     deadline = time.monotonic() + timeout
     while not (result := check()):
@@ -86,3 +90,56 @@ async def shot(page: Page, name: str) -> None:
     for folder in SHOTS:
         folder.mkdir(exist_ok=True)
         await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+async def manager_page(browser: Browser, dev: Dev) -> Page:
+    """A page signed in with the dev manager token (the manager is called "dev")."""
+    http, secrets = dev
+    page = await browser.new_page(base_url=str(http.base_url))
+    await page.goto("/dashboard/login")
+    await page.get_by_label("Manager token").fill(secrets["manager_token"])
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#manager-name")).to_be_visible()
+    return page
+
+
+def auth(dev: Dev) -> dict[str, str]:
+    return {"Authorization": f"Bearer {dev[1]['manager_token']}"}
+
+
+def partner(dev: Dev, partner_id: str) -> dict[str, Any]:
+    return dict(dev[0].get(f"/partners/{partner_id}", headers=auth(dev)).json())
+
+
+async def onboarding_partner(dev: Dev, email: str, name: str, program: str = "default") -> str:
+    """Signed up and approved through the API; returned once their workflow is onboarding."""
+    http, secrets = dev
+    partner_id = signup(http, secrets, email, name, program)
+    decision = http.post(f"/partners/{partner_id}/decision", json={"decision": "approve"}, headers=auth(dev))
+    assert decision.status_code == 200, decision.text
+    await until(lambda: partner(dev, partner_id)["stage"] == "onboarding", f"{name} is not onboarding")
+    return partner_id
+
+
+def outbox(dev: Dev, email: str, template: str) -> list[dict[str, Any]]:
+    items = dev[0].get("/outbox", params={"to": email}, headers=auth(dev)).json()["items"]
+    return [m for m in items if m["template"] == template]
+
+
+async def reload_until(
+    page: Page, locator: Locator, text: str | re.Pattern[str], timeout: float = 30
+) -> None:
+    """Reload (pages do not refresh by themselves) until ``locator`` shows ``text``."""
+
+    async def shows() -> bool:
+        await page.reload()
+        return bool(await locator.count()) and bool(re.search(text, await locator.first.inner_text()))
+
+    deadline = time.monotonic() + timeout
+    while not await shows():
+        assert time.monotonic() < deadline, f"{locator} never showed {text!r}"
+        await page.wait_for_timeout(300)
+
+
+def flash(page: Page) -> Locator:
+    return page.locator("#flash")
