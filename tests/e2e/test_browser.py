@@ -1,6 +1,6 @@
 """The dashboard and the partner portal in a real headless Chromium, against `partnerflow dev`.
 
-Screenshots land in ``test-artifacts/`` (CI keeps them). Needs Debian's ``chromium`` (installed
+Pages are checked with axe-core (tests/support/a11y.py); screenshots land in ``test-artifacts/``. Needs Debian's ``chromium`` (installed
 by .ci/run) and Playwright's Python package (a dev dependency; no browser download).
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from a11y import assert_accessible
 from devproc import free_ports, partnerflow_dev
 
 from partnerflow.rendering import signing
@@ -88,6 +89,8 @@ def csp_violations(complaints: list[str]) -> list[str]:
 
 
 async def shot(page: Page, name: str) -> None:
+    """Check the page with axe-core, then screenshot it."""
+    await assert_accessible(page, context=name)
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
@@ -100,6 +103,7 @@ async def test_manager_signs_in_and_approves_a_pending_partner(dev, browser: Bro
 
     await page.goto("/dashboard")
     await expect(page.locator("form#login")).to_be_visible()  # every page needs a session
+    await assert_accessible(page, context="dashboard sign-in")
     await page.get_by_label("Manager token").fill(secrets["manager_token"])
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("heading", level=1)).to_be_visible()
@@ -123,6 +127,7 @@ async def test_manager_signs_in_and_approves_a_pending_partner(dev, browser: Bro
     await shot(page, "dashboard-partner")
     await page.goto("/dashboard/programs/default")  # the funnel bars are SVG: no inline style
     await expect(page.locator("#funnel")).to_be_visible()
+    await assert_accessible(page, context="program page")
     assert csp_violations(complaints) == [], complaints
 
 
@@ -266,6 +271,7 @@ async def test_manager_pauses_resumes_and_cancels_a_campaign(dev, browser: Brows
     await sign_in(page, secrets["manager_token"])
 
     await page.goto("/dashboard/campaigns")
+    await assert_accessible(page, context="campaigns")
     await page.get_by_label("Name").fill("Browser outreach")
     await page.get_by_label("Program").select_option("browser-campaign")
     await page.get_by_label("First emails per minute").fill("1")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from a11y import assert_accessible
 from devproc import free_ports, partnerflow_dev
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -60,6 +61,8 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 async def shot(page: Page, name: str) -> None:
+    """Check the page with axe-core (tests/support/a11y.py), then screenshot it."""
+    await assert_accessible(page, context=name)
     for folder in SHOTS:
         folder.mkdir(exist_ok=True)
         await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
@@ -77,6 +80,7 @@ async def test_apply_with_the_keyboard_then_the_partner_appears(dev, browser: Br
     await expect(page.get_by_role("heading", level=1)).to_have_text(
         "Candidater au programme partenaires Acme Shoes"
     )
+    await assert_accessible(page, context="apply page (French)")
     await page.get_by_role("link", name="English").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Apply to the Acme Shoes partner program")
     await shot(page, "apply-page")
@@ -149,6 +153,7 @@ async def test_the_partner_uses_the_self_serve_page(dev, browser: Browser) -> No
         assert time.monotonic() < deadline + 20, "no welcome email"
         await asyncio.sleep(0.2)
     await page.goto(portal)
+    await assert_accessible(page, context="portal before the terms")
     await page.get_by_role("button", name="I accept").click()  # the tracking link comes after the terms
     while not http.get(f"/partners/{partner_id}", headers=auth).json()["checklist"]["tracking_link_issued"]:
         assert time.monotonic() < deadline + 60, "no tracking link"

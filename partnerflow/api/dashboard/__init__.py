@@ -7,6 +7,7 @@ session cookie (``auth.py``); every form post needs the session's CSRF token.
 from fastapi import APIRouter, Depends
 
 from partnerflow.api.dashboard import (
+    approval_rules,
     auth,
     campaigns,
     login,
@@ -31,6 +32,7 @@ _PAGES = (
     partner_actions.router,
     programs.router,
     program_page.router,
+    approval_rules.router,
     terms.router,
     campaigns.router,
     migrations.router,

@@ -15,10 +15,11 @@ from partnerflow.api.deps import MANAGER_AUTH, EngineDep, ManagerDep, SettingsDe
 from partnerflow.api.errors import responses
 from partnerflow.domain.approval_rules import ApprovalRules
 from partnerflow.domain.signup import normalize_email
+from partnerflow.services import approval_rules
 from partnerflow.services import bans as operations
 from partnerflow.store import approvals as store
 from partnerflow.store.db import session_scope
-from partnerflow.store.models import Ban, Program
+from partnerflow.store.models import Ban
 from partnerflow.store.onboarding import ensure_program
 
 programs = APIRouter(prefix="/programs", tags=["programs"], responses=MANAGER_AUTH)
@@ -75,11 +76,7 @@ def set_approval_rules(
     program: ProgramId, body: ApprovalRules, engine: EngineDep, settings: SettingsDep, _m: ManagerDep
 ) -> ApprovalRules:
     """Replace the program's approval rules; the first matching one decides each new application."""
-    with session_scope(engine) as session:
-        row = ensure_program(session, program, settings.default_landing_url)
-        store.store_approval_rules(row, body)
-        session.add(row)
-        return store.approval_rules(row)
+    return approval_rules.replace_rules(engine, program, settings.default_landing_url, body)
 
 
 @programs.get(
@@ -90,8 +87,7 @@ def set_approval_rules(
 )
 def get_approval_rules(program: ProgramId, engine: EngineDep, _m: ManagerDep) -> ApprovalRules:
     """The program's approval rules, in order (none until set: every application waits for a manager)."""
-    with session_scope(engine) as session:
-        return store.approval_rules(session.get(Program, program))
+    return approval_rules.rules_of(engine, program)
 
 
 @programs.put("/{program}/bans", response_model=BansOut, responses=responses(422, 503))
