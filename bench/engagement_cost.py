@@ -76,10 +76,15 @@ def ids_spread(count: int, interval: timedelta, period: timedelta) -> dict[str, 
     }
 
 
+def _without_spread(patch_id: str) -> bool:
+    """``workflow.patched`` with the spread patch off: runs take the path of pre-patch partners."""
+    return patch_id != SPREAD_CHECKS and _patched(patch_id)
+
+
 async def run_mode(mode: str, partners: int, days: int, rules: EngagementRules) -> dict[str, Any]:
-    workflow.patched = (lambda p: p != SPREAD_CHECKS and _patched(p)) if mode == "baseline" else _patched  # type: ignore[assignment]
+    workflow.patched = _without_spread if mode == "baseline" else _patched  # type: ignore[assignment]
     with tempfile.TemporaryDirectory(prefix="partnerflow-bench-") as tmp:
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None, data_dir=Path(tmp), task_queue=f"bench-{mode}", engagement=rules,
             webhook_secret=SecretStr("bench"), manager_tokens=SecretStr("alice:bench"),
             portal_secret=SecretStr("bench"), public_url="http://partnerflow.bench",
@@ -124,7 +129,8 @@ async def run_mode(mode: str, partners: int, days: int, rules: EngagementRules) 
                     for _ in range(days * 4):  # in steps: one long sleep's RPC would time out
                         await env.sleep(timedelta(hours=6))
                     histories = [
-                        await events_of_all_runs(env.client, h.id, h.first_execution_run_id) for h in handles
+                        await events_of_all_runs(env.client, h.id, h.first_execution_run_id or "")
+                        for h in handles
                     ]
                     for handle in handles:
                         await handle.terminate("bench over")
