@@ -5,13 +5,13 @@ After each review the workflow continues-as-new, so its history stays small for 
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from partnerflow.activities.engagement import EngagementActivities
+    from partnerflow.domain.check_times import next_check, review_runs_at
     from partnerflow.domain.engagement import Action, Due, due_actions, remember
     from partnerflow.domain.review import SnapshotInput, SnapshotResult
     from partnerflow.domain.stages import Stage
@@ -21,6 +21,10 @@ with workflow.unsafe.imports_passed_through():
 
 if TYPE_CHECKING:
     from partnerflow.workflows.context import PartnerContext
+
+# Patch id: each partner is checked at their own time of day (a phase from their id) instead of every
+# interval from the run's start, and reviews run at the first such check on or after the boundary.
+SPREAD_CHECKS = "spread-engagement-checks"
 
 
 async def run_active_stage(wf: PartnerContext) -> None:
@@ -32,18 +36,24 @@ async def run_active_stage(wf: PartnerContext) -> None:
     # [start, end), so every instant after activation is in exactly one review.
     state.active_since = state.active_since or workflow.now()
     state.review_period_start = state.review_period_start or state.active_since
+    spread = workflow.patched(SPREAD_CHECKS)
     result = await _snapshot(wf)
     while state.stage == Stage.ACTIVE:
-        review_at = state.review_period_start + result.rules.review_period
-        wait = min(result.rules.check_interval, review_at - workflow.now())
-        if wait > timedelta(0):
+        rules, now = result.rules, workflow.now()
+        review_at = state.review_period_start + rules.review_period
+        if spread:  # only the wake-ups move: the review still counts [period start, review_at)
+            runs_at = review_runs_at(wf.partner_id, rules.check_interval, rules.review_period, review_at)
+            wake = min(next_check(wf.partner_id, rules.check_interval, now), runs_at)
+        else:
+            runs_at, wake = review_at, min(now + rules.check_interval, review_at)
+        if wake > now:
             try:
-                await workflow.wait_condition(lambda: state.stage != Stage.ACTIVE, timeout=wait)
+                await workflow.wait_condition(lambda: state.stage != Stage.ACTIVE, timeout=wake - now)
                 return
             except TimeoutError:
                 pass
-        if workflow.now() >= review_at:
-            await run_review(wf, state.review_period_start, review_at, result.rules)
+        if workflow.now() >= runs_at:
+            await run_review(wf, state.review_period_start, review_at, rules)
             state.review_period_start = review_at
             return
         result = await _snapshot(wf)

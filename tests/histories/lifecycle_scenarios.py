@@ -174,6 +174,30 @@ async def active_review(d: Driver) -> list[Recording]:
     ]
 
 
+async def active_spread_checks(d: Driver) -> list[Recording]:
+    """Checks at the partner's own slots (patch ``spread-engagement-checks``), a review at one of them.
+
+    Not in a release's REQUIRED states yet: recorded with the release that ships the patch.
+    """
+    program = "rec-active-spread"
+    # A check every 2 s; a 21 s period is over ten intervals long, so the review takes a check's slot.
+    d.rules(program, check_interval_hours=2 / 3600, review_period_days=21 / DAY_IN_SECONDS)
+    _, handle = await d.active(program)
+    first_run = (await handle.describe()).run_id
+
+    async def continued() -> str | None:
+        run_id = (await handle.describe()).run_id
+        return run_id if run_id != first_run else None
+
+    await eventually_async(continued, timeout=WAIT)
+    previous = d.client.get_workflow_handle(handle.id, run_id=first_run)
+    saved = await record(
+        previous, "active-spread-checks-reviewed", "checks at the partner's slots, a review, continued as new"
+    )
+    await handle.terminate("recorded")  # rather than checking every 2 s until the server stops
+    return [saved]
+
+
 async def active_paused(d: Driver) -> list[Recording]:
     _, handle = await d.active("rec-active-paused")
     await handle.execute_update(PartnerLifecycleWorkflow.set_paused, PauseInput(paused=True, manager="alice"))

@@ -54,6 +54,7 @@ SCENARIOS: dict[str, Scenario] = {
     "active_nudged": lifecycle.active_nudged,
     "active_review": lifecycle.active_review,
     "active_paused": lifecycle.active_paused,
+    "active_spread_checks": lifecycle.active_spread_checks,
     "offboarded": lifecycle.offboarded,
     "rejected_and_published": lifecycle.rejected_and_published,
     "recruitment": program.recruitment,

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from conftest import make_settings, partnerflow_worker
@@ -17,9 +18,9 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from partnerflow.config import Settings
-from partnerflow.domain.lifecycle import DecisionInput, workflow_id_for
+from partnerflow.domain.lifecycle import DecisionInput, LifecycleState, workflow_id_for
 from partnerflow.domain.onboarding import ChecklistUpdate, TermsAccepted
-from partnerflow.domain.stages import Decision
+from partnerflow.domain.stages import CHECKLIST_ITEMS, Decision, Stage
 from partnerflow.services.temporal import lifecycle_input
 from partnerflow.store.db import make_engine, upgrade
 from partnerflow.workflows.lifecycle import PartnerLifecycleWorkflow
@@ -76,6 +77,21 @@ class Harness:
         )
         await self.sent(pid, "onboarding-complete")
         return pid, handle
+
+    async def already_active(self, since: datetime, **fields: object) -> tuple[str, Handle]:
+        """A partner whose workflow starts in ``active`` (as after continue-as-new), active since ``since``."""
+        partner = add_partner(self.engine, f"{uuid.uuid4().hex[:8]}@example.com", **fields)
+        state = LifecycleState(
+            stage=Stage.ACTIVE, checklist={item: True for item in CHECKLIST_ITEMS}, active_since=since
+        )
+        handle = await self.env.client.start_workflow(
+            PartnerLifecycleWorkflow.run,
+            lifecycle_input(self.settings, partner.id, partner.program, state),
+            id=workflow_id_for(partner.id) + uuid.uuid4().hex[:4],
+            task_queue=self.settings.task_queue,
+        )
+        self.started.append(handle)
+        return partner.id, handle
 
     async def sent(self, pid: str, purpose: str) -> None:
         """Wait until the message ``partner:<pid>:<purpose>`` was delivered (or failed for good)."""
