@@ -29,13 +29,25 @@ _markdown = MarkdownIt("commonmark", {"html": False})  # raw HTML in terms is sh
 
 
 def ensure_program(session: Session, program_id: str, default_landing_url: str) -> Program:
+    """The program's row, created with defaults on first use.
+
+    Safe against concurrent first uses (partners of a new program snapshotting at once): the
+    primary key decides, and the loser reads the winner's row.
+    """
     program = session.get(Program, program_id)
-    if program is None:
-        program = Program(
-            id=program_id, name=program_id.replace("-", " ").title(), landing_url=default_landing_url
-        )
-        session.add(program)
-        session.flush()
+    if program is not None:
+        return program
+    name = program_id.replace("-", " ").title()
+    program = Program(id=program_id, name=name, landing_url=default_landing_url)
+    try:
+        with session.begin_nested():
+            session.add(program)
+            session.flush()
+    except IntegrityError:
+        winner = session.get(Program, program_id)
+        if winner is None:
+            raise
+        return winner
     return program
 
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from helpers import add_partner
 from sqlalchemy import Engine
+from sqlmodel import select
 
 from partnerflow.domain.signup import SignupPayload
 from partnerflow.store import outbox, partners
 from partnerflow.store.db import session_scope, upgrade
-from partnerflow.store.models import Application, Partner
+from partnerflow.store.models import Application, Partner, Program
+from partnerflow.store.onboarding import ensure_program
 
 
 def _draft(key: str = "partner:p1:welcome") -> outbox.Draft:
@@ -134,3 +137,24 @@ def test_migrations_match_the_models(any_engine: Engine) -> None:
     with any_engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     assert differences == [], "a model changed without a migration (alembic revision --autogenerate)"
+
+
+def test_a_program_first_used_by_two_partners_at_once_is_created_once(any_engine: Engine) -> None:
+    """The loser of the insert race reads the winner's row instead of failing (and retrying)."""
+    program_id = f"race-{uuid.uuid4().hex[:8]}"
+    with session_scope(any_engine) as winner:
+        ensure_program(winner, program_id, "https://winner.example")
+    with session_scope(any_engine) as loser:
+        found = loser.get
+        looks: list[str] = []
+
+        def get_after_the_race(model: type, key: str) -> object:
+            looks.append(key)  # the loser's first look came before the winner committed
+            return found(model, key) if len(looks) > 1 else None
+
+        loser.get = get_after_the_race  # type: ignore[method-assign, assignment]
+        program = ensure_program(loser, program_id, "https://loser.example")
+        assert program.landing_url == "https://winner.example" and len(looks) == 2
+    with session_scope(any_engine) as session:
+        rows = session.exec(select(Program).where(Program.id == program_id)).all()
+        assert [row.landing_url for row in rows] == ["https://winner.example"]
