@@ -112,7 +112,7 @@ async def lift_ban(
     if lifted is None:
         return forms.redirect(settings, _here(program), "error", f"{email} is not banned; nothing changed.")
     log.info("ban of %s in %s lifted by %s", lifted.email, program, session.manager)
-    message = f"Lifted the ban of {lifted.email}: a signup from it is an application again."
+    message = f"Lifted the ban of {lifted.email}: signups from it are no longer turned away."
     return forms.redirect(settings, _here(program), "success", message)
 
 
