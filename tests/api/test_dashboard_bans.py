@@ -78,7 +78,7 @@ async def test_ban_an_email_then_its_signups_start_nothing_until_the_ban_is_lift
     assert unconfirmed.status_code == 422 and "Tick the box to confirm" in unconfirmed.text
     assert len(await api_bans(service)) == 1
     kind, message, page = await alice.submit(f"{PAGE}/lift", email="trent@example.com", confirm="yes")
-    assert (kind, message) == ("success", "Lifted the ban of trent@example.com: a signup from it is an application again.")  # fmt: skip
+    assert (kind, message) == ("success", "Lifted the ban of trent@example.com: signups from it are no longer turned away.")  # fmt: skip
     assert await api_bans(service) == [] and "No banned emails" in page
     kind, message, _ = await alice.submit(f"{PAGE}/lift", email="trent@example.com", confirm="yes")
     assert (kind, message) == ("error", "trent@example.com is not banned; nothing changed.")
