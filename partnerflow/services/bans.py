@@ -24,12 +24,21 @@ from partnerflow.services.partners import UpdateRefused, WorkflowEnded, live_sta
 from partnerflow.store import approvals
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Ban, Partner
+from partnerflow.store.onboarding import ensure_program
 
 log = logging.getLogger(__name__)
 
 
 class UnknownPartner(LookupError):
     """No partner with that id (HTTP 404)."""
+
+
+class AlreadyBanned(ValueError):
+    """The email is banned already (its ban, with its author and date, is kept as it was)."""
+
+    def __init__(self, ban: Ban) -> None:
+        super().__init__(f"{ban.email} is banned already (by {ban.banned_by}, {ban.banned_at:%Y-%m-%d})")
+        self.ban = ban
 
 
 @dataclass
@@ -74,6 +83,40 @@ async def replace_bans(
     reasons = {row.email: row.reason for row in rows}
     actions = [await _stop(client, partner, reasons[partner.email], manager) for partner in partners]
     return rows, actions
+
+
+async def add_ban(
+    engine: Engine, client: Client, program: str, email: str, reason: str, manager: str, landing_url: str
+) -> tuple[Ban, list[BanAction]]:
+    """Ban one email in ``program`` (as one more line of ``PUT /programs/{program}/bans``); a partner
+    with it is stopped. An email banned already raises ``AlreadyBanned``: its ban stays as it was."""
+
+    def write() -> tuple[Ban, list[Partner]]:
+        with session_scope(engine) as session:
+            ensure_program(session, program, landing_url)
+            row, created = approvals.ban(session, program, email, reason, manager)
+            if not created:
+                raise AlreadyBanned(row)
+            return row, approvals.partners_with_emails(session, program, [row.email])
+
+    row, partners = await asyncio.to_thread(write)
+    return row, [await _stop(client, partner, reason, manager) for partner in partners]
+
+
+def lift_ban(engine: Engine, program: str, email: str) -> Ban | None:
+    """Lift the ban of ``email`` (as ``PUT /programs/{program}/bans`` without it): it may apply again."""
+    with session_scope(engine) as session:
+        return approvals.lift_ban(session, program, email)
+
+
+def find_ban(engine: Engine, program: str, email: str) -> Ban | None:
+    with session_scope(engine) as session:
+        return approvals.find_ban(session, program, email)
+
+
+def bans_of(engine: Engine, program: str) -> list[Ban]:
+    with session_scope(engine) as session:
+        return approvals.list_bans(session, program)
 
 
 async def _stop(client: Client, partner: Partner, reason: str, manager: str) -> BanAction:

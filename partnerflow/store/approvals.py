@@ -119,6 +119,14 @@ def ban(session: Session, program: str, email: str, reason: str, by: str) -> tup
     return row, True
 
 
+def lift_ban(session: Session, program: str, email: str) -> Ban | None:
+    """Remove the ban of ``email`` in ``program``; the ban it was, or None when there was none."""
+    row = find_ban(session, program, email)
+    if row is not None:
+        session.delete(row)
+    return row
+
+
 def replace_bans(session: Session, program: str, bans: Sequence[tuple[str, str]], by: str) -> list[Ban]:
     """The program's bans become exactly ``bans`` (email, reason); returns the ones that are new."""
     wanted = {normalize_email(email): reason for email, reason in bans}

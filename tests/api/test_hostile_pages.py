@@ -73,6 +73,8 @@ async def seed(service: Service) -> tuple[str, str]:
     assert (await service.http.post("/programs/default/terms", json=terms, headers=ALICE)).status_code == 201
     program = {"name": TITLE, "landing_url": "https://example.com/"}
     assert (await service.http.put("/programs/default", json=program, headers=ALICE)).status_code == 200
+    bans = {"bans": [{"email": "banned@example.com", "reason": REASON}]}
+    assert (await service.http.put("/programs/default/bans", json=bans, headers=ALICE)).status_code == 200
     with session_scope(service.engine) as session:  # what the edge refuses now, stored before it did
         for row in session.exec(select(Partner)):
             row.website, row.tier = WEBSITE, TIER
@@ -117,7 +119,8 @@ async def test_no_page_runs_or_links_to_what_partners_typed(service: Service) ->
         "/dashboard", "/dashboard?stage=applied", "/dashboard?stage=onboarding", "/dashboard/applications",
         f"/dashboard/partners/{applicant}", f"/dashboard/partners/{partner}", "/dashboard/programs",
         "/dashboard/programs/default", f"/dashboard/outbox?recipient={quote(NAME)}", "/dashboard/outbox",
-        f"/dashboard/partners/{quote(MARKUP[1])}",
+        f"/dashboard/partners/{quote(MARKUP[1])}", "/dashboard/programs/default/bans",
+        "/dashboard/programs/default/bans/lift?email=banned%40example.com", f"/dashboard/partners/{partner}/ban",
     ]  # fmt: skip
     public = [
         f"/dashboard/login?next={quote(WEBSITE)}",

@@ -2,24 +2,21 @@
 waive a checklist item, resend the portal link, a migration from upload to its first phase, terms
 published with re-acceptance, a webinar scheduled and its attendance uploaded, and a webhook
 subscription with its delivery log and a replay. A manager clicks and types; the test asserts
-what they see. Screenshots go to test-artifacts/ and docs/screenshots/.
+what they see. Pages are checked with axe-core before their screenshots (test-artifacts/ and
+docs/screenshots/).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from browser import (
     Dev,
     auth,
-    chromium,
-    dev_stack,
     flash,
     manager_page,
     onboarding_partner,
@@ -35,18 +32,6 @@ from fakes.subscriber import FakeSubscriber
 from playwright.async_api import Browser, expect
 
 skip_without_chromium()
-
-
-@pytest.fixture(scope="module")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
-    with dev_stack(tmp_path_factory.mktemp("browser-ops") / "data") as stack:
-        yield stack
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as browser:
-        yield browser
 
 
 # --- partner actions ------------------------------------------------------------------------------

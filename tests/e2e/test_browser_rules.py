@@ -1,67 +1,39 @@
-"""Approval rules edited in a real headless Chromium against `partnerflow dev`, deciding an
-application made on the hosted apply page; every page is checked with axe-core, and the
-screenshots refresh docs/screenshots/.
+"""Approval rules and bans edited in a real headless Chromium against `partnerflow dev`, deciding
+or turning away applications made on the hosted apply page; every page is checked with axe-core,
+and the screenshots refresh docs/screenshots/.
 
 Needs Debian's ``chromium`` and Playwright's Python package, like tests/e2e/test_browser.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
 import re
-import shutil
-import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 from a11y import assert_accessible
-from devproc import free_ports, partnerflow_dev
+from browser import (
+    Dev,
+    apply,
+    auth,
+    flash,
+    manager_page,
+    partner,
+    partner_id_of,
+    reload_until,
+    set_up_program,
+    shot,
+    skip_without_chromium,
+    until,
+)
+from playwright.async_api import Browser, Page, expect
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = (ROOT / "test-artifacts", ROOT / "docs" / "screenshots")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+skip_without_chromium()
 PROGRAM = "rules-shop"
 
-if not Path(CHROMIUM).exists():
-    reason = f"Chromium not found at {CHROMIUM}: `apt-get install chromium` (.ci/run does it)"
-    if os.environ.get("CI"):
-        raise RuntimeError(reason + "; CI requires it")
-    pytest.skip(reason, allow_module_level=True)
 
-from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
-    data_dir = tmp_path_factory.mktemp("browser-rules") / "data"
-    with partnerflow_dev(data_dir, free_ports(3)) as (_process, http):
-        secrets = json.loads((data_dir / "dev-secrets.json").read_text())
-        auth = {"Authorization": f"Bearer {secrets['manager_token']}"}
-        program = {"name": "Rules Shop", "landing_url": "https://shop.example/"}
-        assert http.put(f"/programs/{PROGRAM}", json=program, headers=auth).status_code == 200
-        yield http, secrets
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
-
-
-async def shot(page: Page, name: str) -> None:
-    """Check the page with axe-core, then screenshot it."""
-    await assert_accessible(page, context=name)
-    for folder in SHOTS:
-        folder.mkdir(exist_ok=True)
-        await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+@pytest.fixture(scope="module", autouse=True)
+def rules_shop(dev: Dev) -> None:
+    set_up_program(dev, PROGRAM, "Rules Shop")
 
 
 async def add_rule(page: Page, name: str, **fields: str) -> None:
@@ -70,13 +42,9 @@ async def add_rule(page: Page, name: str, **fields: str) -> None:
         await page.get_by_label(label, exact=True).fill(value)
 
 
-async def test_a_rule_added_in_the_dashboard_approves_an_application(dev, browser: Browser) -> None:  # type: ignore[no-untyped-def]
-    http, secrets = dev
-    auth = {"Authorization": f"Bearer {secrets['manager_token']}"}
-    page = await browser.new_page(base_url=str(http.base_url))
-    await page.goto("/dashboard/login")
-    await page.get_by_label("Manager token").fill(secrets["manager_token"])
-    await page.get_by_role("button", name="Sign in").click()
+async def test_a_rule_added_in_the_dashboard_approves_an_application(dev: Dev, browser: Browser) -> None:
+    http = dev[0]
+    page = await manager_page(browser, dev)
     await page.goto(f"/dashboard/programs/{PROGRAM}")
     await page.get_by_role("link", name="Approval rules").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"Approval rules of {PROGRAM}")
@@ -89,7 +57,7 @@ async def test_a_rule_added_in_the_dashboard_approves_an_application(dev, browse
     await page.get_by_label("Disposable email").select_option("yes")
     await page.get_by_role("radio", name="Reject").check()
     await page.get_by_role("button", name="Add rule").click()
-    await expect(page.locator("#flash")).to_contain_text("Added rule “Throwaway”")
+    await expect(flash(page)).to_contain_text("Added rule “Throwaway”")
     await add_rule(page, "Example staff", **{"Email domain is one of": "example.com", "Delay": "P1M"})
     await page.get_by_role("button", name="Add rule").click()
     await expect(page.locator("#delay-error")).to_contain_text("years and months have no fixed length")
@@ -100,11 +68,11 @@ async def test_a_rule_added_in_the_dashboard_approves_an_application(dev, browse
     assert await page.evaluate("document.activeElement.id") == "delay"
     await page.get_by_label("Delay", exact=True).fill("PT0S")
     await page.get_by_role("button", name="Add rule").click()
-    await expect(page.locator("#flash")).to_contain_text("Added rule “Example staff”")
+    await expect(flash(page)).to_contain_text("Added rule “Example staff”")
 
     # First matching rule wins: move it first, then delete the other through its confirmation.
     await page.get_by_role("button", name="Move up rule Example staff").click()
-    await expect(page.locator("#flash")).to_contain_text("it is now rule 1 of 2")
+    await expect(flash(page)).to_contain_text("it is now rule 1 of 2")
     await expect(page.locator("#rule-1 th")).to_have_text("Example staff")
     await shot(page, "dashboard-approval-rules")
     await page.get_by_role("link", name=re.compile(r"^Edit rule Throwaway")).click()
@@ -118,24 +86,18 @@ async def test_a_rule_added_in_the_dashboard_approves_an_application(dev, browse
     await page.get_by_label("I understand: delete rule “Throwaway” now").check()
     await shot(page, "dashboard-approval-rule-delete")
     await page.get_by_role("button", name="Delete rule").click()
-    await expect(page.locator("#flash")).to_contain_text("Deleted rule “Throwaway”")
+    await expect(flash(page)).to_contain_text("Deleted rule “Throwaway”")
     await expect(page.locator("#rules tbody tr")).to_have_count(1)
-    rules = http.get(f"/programs/{PROGRAM}/approval-rules", headers=auth).json()["rules"]
+    rules = http.get(f"/programs/{PROGRAM}/approval-rules", headers=auth(dev)).json()["rules"]
     assert [(rule["name"], rule["delay"]) for rule in rules] == [("Example staff", "PT0S")]
 
     applicant = await browser.new_page(base_url=str(http.base_url))
-    await applicant.goto(f"/apply/{PROGRAM}?lang=en")
-    await applicant.get_by_label("Email address").fill("ada.rules@example.com")
-    await applicant.get_by_label("Your name").fill("Ada Rules")
-    await applicant.get_by_role("button", name="Send my application").click()
-    await expect(applicant.get_by_role("heading", level=1)).to_have_text("Thank you for applying")
+    await apply(applicant, PROGRAM, "ada.rules@example.com", "Ada Rules")
 
-    partner_id, deadline = "", time.monotonic() + 30
-    while not partner_id or http.get(f"/partners/{partner_id}", headers=auth).json()["stage"] == "applied":
-        assert time.monotonic() < deadline, "the rule did not decide the application"
-        items = http.get("/partners", params={"program": PROGRAM}, headers=auth).json()["items"]
-        partner_id = next((p["partner_id"] for p in items if p["email"] == "ada.rules@example.com"), "")
-        await asyncio.sleep(0.3)
+    partner_id = await partner_id_of(dev, PROGRAM, "ada.rules@example.com")
+    await until(
+        lambda: partner(dev, partner_id)["stage"] != "applied", "the rule did not decide the application"
+    )
     await page.goto(f"/dashboard/partners/{partner_id}")
     await expect(page.locator("#timeline")).to_contain_text("rule:Example staff")
     await shot(page, "dashboard-partner-approved-by-rule")
@@ -151,3 +113,54 @@ async def test_the_accessibility_check_fails_on_a_page_with_violations(browser: 
     assert "accessibility violation(s) on a broken page" in message
     assert "- image-alt [critical]: Images must have alternative text" in message
     assert "- label [critical]: Form elements must have labels" in message and "at input:" in message
+
+
+async def test_a_banned_email_is_turned_away_by_the_apply_page_until_the_ban_is_lifted(
+    dev: Dev, browser: Browser
+) -> None:
+    set_up_program(dev, "ban-shop", "Ban Shop")
+    page = await manager_page(browser, dev)
+    await page.goto("/dashboard/programs/ban-shop")
+    await page.get_by_role("link", name="Banned emails").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Banned emails of ban-shop")
+    await expect(page.locator("#no-bans")).to_be_visible()
+
+    # An address the API's model refuses comes back on its field, with what was typed.
+    await page.get_by_label("Email address").fill("mallory-at-example.com")
+    await page.get_by_label("Reason").fill("cookie stuffing")
+    await page.get_by_role("button", name="Ban email").click()
+    await expect(page.locator("#email-error")).to_contain_text("not a valid email address")
+    await expect(page.get_by_label("Email address")).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_label("Reason")).to_have_value("cookie stuffing")
+    await shot(page, "dashboard-bans-error")
+    await page.get_by_label("Email address").fill(" Mallory@Example.com ")
+    await page.get_by_role("button", name="Ban email").click()
+    await expect(flash(page)).to_contain_text("Banned mallory@example.com: a signup from it starts nothing.")
+
+    # The hosted page answers as it always does (no hint to the applicant); nothing reaches a manager.
+    applicant = await browser.new_page(base_url=str(dev[0].base_url))
+    await apply(applicant, "ban-shop", "mallory@example.com", "Mallory")
+    turned_away = await partner_id_of(dev, "ban-shop", "mallory@example.com")
+    assert partner(dev, turned_away)["stage"] == "rejected"
+    await reload_until(page, page.locator("#ban-1"), r"cookie stuffing\s+dev\s+.+\s+1 ")
+    await shot(page, "dashboard-bans")
+    await page.goto("/dashboard/applications")
+    await expect(page.locator("main")).not_to_contain_text("mallory@example.com")
+
+    await page.goto("/dashboard/programs/ban-shop/bans")
+    await page.get_by_role("link", name=re.compile(r"^Lift the ban of mallory@example\.com")).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Lift the ban of mallory@example.com in ban-shop"
+    )
+    await page.get_by_role("button", name="Lift the ban").click()  # not ticked: the browser does not submit
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Lift the ban")
+    await page.get_by_label("I understand: mallory@example.com may apply again").check()
+    await shot(page, "dashboard-ban-lift")
+    await page.get_by_role("button", name="Lift the ban").click()
+    await expect(flash(page)).to_contain_text("Lifted the ban of mallory@example.com")
+    await expect(page.locator("#no-bans")).to_be_visible()
+
+    await apply(applicant, "ban-shop", "mallory@example.com", "Mallory")
+    await until(lambda: partner(dev, turned_away)["stage"] == "applied", "the application did not start")
+    await page.goto("/dashboard/applications")
+    await expect(page.locator("main")).to_contain_text("mallory@example.com")

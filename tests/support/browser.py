@@ -1,5 +1,6 @@
 """Helpers for browser tests: Debian's Chromium under Playwright, `partnerflow dev`, and what a
-manager does before and around a click (sign in, sign up a partner, poll, screenshots).
+manager does before and around a click (sign in, sign up a partner, poll, screenshots checked
+with axe-core). Their fixtures (``dev``, ``browser``) are in tests/e2e/conftest.py.
 
 A browser test module calls ``skip_without_chromium()`` first, so a machine without Chromium
 skips it (CI, which installs Chromium, fails instead).
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from a11y import assert_accessible
 from devproc import free_ports, partnerflow_dev
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
@@ -86,7 +88,9 @@ async def until(check: Callable[[], T], what: str, timeout: float = 30, interval
 
 
 async def shot(page: Page, name: str) -> None:
-    """A full-page screenshot into test-artifacts/ (kept by CI) and docs/screenshots/."""
+    """Check the page with axe-core (tests/support/a11y.py), then take a full-page screenshot into
+    test-artifacts/ (kept by CI) and docs/screenshots/."""
+    await assert_accessible(page, context=name)
     for folder in SHOTS:
         folder.mkdir(exist_ok=True)
         await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
@@ -101,6 +105,43 @@ async def manager_page(browser: Browser, dev: Dev) -> Page:
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.locator("#manager-name")).to_be_visible()
     return page
+
+
+async def watched_page(browser: Browser, base_url: str) -> tuple[Page, list[str]]:
+    """A page, and the browser's complaints on it: console errors (CSP violations among them)."""
+    page = await browser.new_page(base_url=base_url)
+    complaints: list[str] = []
+    page.on("console", lambda message: message.type == "error" and complaints.append(message.text))
+    page.on("pageerror", lambda error: complaints.append(str(error)))
+    await page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e =>"
+        " console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    return page, complaints
+
+
+def csp_violations(complaints: list[str]) -> list[str]:
+    return [c for c in complaints if "Content Security Policy" in c or "CSP violation" in c]
+
+
+async def focused_id(page: Page) -> str:
+    return str(await page.evaluate("document.activeElement && document.activeElement.id"))
+
+
+async def apply(page: Page, program: str, email: str, name: str) -> None:
+    """Apply on the program's hosted page in English, as a visitor does, up to the thank-you page."""
+    await page.goto(f"/apply/{program}?lang=en")
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_label("Your name").fill(name)
+    await page.get_by_role("button", name="Send my application").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Thank you for applying")
+
+
+def set_up_program(dev: Dev, program: str, name: str, landing_url: str = "https://shop.example/") -> None:
+    response = dev[0].put(
+        f"/programs/{program}", json={"name": name, "landing_url": landing_url}, headers=auth(dev)
+    )
+    assert response.status_code == 200, response.text
 
 
 def auth(dev: Dev) -> dict[str, str]:
@@ -121,9 +162,31 @@ async def onboarding_partner(dev: Dev, email: str, name: str, program: str = "de
     return partner_id
 
 
+def stage_of(dev: Dev, partner_id: str) -> str:
+    return str(partner(dev, partner_id)["stage"])
+
+
+async def partner_id_of(dev: Dev, program: str, email: str, timeout: float = 30) -> str:
+    """The id of the partner ``email`` became in ``program`` (e.g. after applying on the hosted page)."""
+
+    def found() -> str:
+        items = dev[0].get("/partners", params={"program": program}, headers=auth(dev)).json()["items"]
+        return next((str(p["partner_id"]) for p in items if p["email"] == email), "")
+
+    return await until(found, f"no partner {email} in {program}", timeout)
+
+
 def outbox(dev: Dev, email: str, template: str) -> list[dict[str, Any]]:
     items = dev[0].get("/outbox", params={"to": email}, headers=auth(dev)).json()["items"]
     return [m for m in items if m["template"] == template]
+
+
+async def portal_path(dev: Dev, email: str, timeout: float = 30) -> str:
+    """The portal link's path from the partner's welcome email, once it is in the outbox."""
+    welcome = await until(lambda: outbox(dev, email, "welcome"), f"no welcome email to {email}", timeout)
+    found = re.search(r"https?://[^/\s]+(/portal/\S+)", welcome[0]["body_text"])
+    assert found, welcome[0]["body_text"]
+    return found.group(1)
 
 
 async def reload_until(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from partnerflow.api.dashboard import (
     approval_rules,
     auth,
+    bans,
     campaigns,
     login,
     migrations,
@@ -33,6 +34,7 @@ _PAGES = (
     programs.router,
     program_page.router,
     approval_rules.router,
+    bans.router,
     terms.router,
     campaigns.router,
     migrations.router,

@@ -33,7 +33,7 @@ router = APIRouter()
 REASON_MAX = 1000  # as POST /partners/{id}/offboard
 
 
-def _page(partner_id: str) -> str:
+def partner_path(partner_id: str) -> str:
     return f"{auth.PATH}/partners/{partner_id}"
 
 
@@ -59,7 +59,7 @@ async def tier_decision(
             if confirm
             else f"Kept the current tier of {message} (not {tier})."
         )
-    return forms.redirect(settings, _page(partner_id), kind, message)
+    return forms.redirect(settings, partner_path(partner_id), kind, message)
 
 
 @router.post("/partners/{partner_id}/pause")
@@ -69,7 +69,7 @@ async def pause(
     """Stop nudges for an active partner (reviews go on)."""
     kind, who = await _update(request, engine, partner_id, "set_paused", PauseInput(True, session.manager))
     message = f"Paused {who}: no nudges until resumed; reviews go on." if kind == "success" else who
-    return forms.redirect(settings, _page(partner_id), kind, message)
+    return forms.redirect(settings, partner_path(partner_id), kind, message)
 
 
 @router.post("/partners/{partner_id}/resume")
@@ -79,13 +79,13 @@ async def resume(
     """Resume nudges for a paused partner."""
     kind, who = await _update(request, engine, partner_id, "set_paused", PauseInput(False, session.manager))
     message = f"Resumed {who}: nudges are back on." if kind == "success" else who
-    return forms.redirect(settings, _page(partner_id), kind, message)
+    return forms.redirect(settings, partner_path(partner_id), kind, message)
 
 
 @router.get("/partners/{partner_id}/offboard")
 def offboard_page(partner_id: str, request: Request, session: auth.SessionDep, engine: EngineDep) -> Response:
     """The confirmation step: what offboarding does, a reason, and an "I understand" box."""
-    partner = _load(engine, partner_id)
+    partner = load_partner(engine, partner_id)
     if partner is None:
         return not_found(request, session, f"Partner {partner_id!r}")
     return render(request, "offboard", session, partner=partner, reason="", error=None, reason_max=REASON_MAX)
@@ -102,7 +102,7 @@ async def offboard(
     confirm: Annotated[str, Form()] = "",
 ) -> Response:
     """End the partnership (farewell email, the link stops earning); needs a reason and the box ticked."""
-    partner = await run_in_threadpool(_load, engine, partner_id)
+    partner = await run_in_threadpool(load_partner, engine, partner_id)
     if partner is None:
         return not_found(request, session, f"Partner {partner_id!r}")
     reason = reason.strip()
@@ -125,7 +125,7 @@ async def offboard(
     kind, who = await _update(request, engine, partner_id, "offboard", OffboardInput(reason, session.manager))
     done = f"Offboarded {who}. They get a farewell email; their link no longer earns."
     message = done if kind == "success" else who
-    return forms.redirect(settings, _page(partner_id), kind, message)
+    return forms.redirect(settings, partner_path(partner_id), kind, message)
 
 
 @router.post("/partners/{partner_id}/checklist")
@@ -141,13 +141,13 @@ async def checklist_item(
 ) -> Response:
     """Mark an onboarding item done by hand, or waive the webinar."""
     if item not in CHECKLIST_ITEMS:
-        return forms.redirect(settings, _page(partner_id), "error", "Choose a checklist item.")
+        return forms.redirect(settings, partner_path(partner_id), "error", "Choose a checklist item.")
     update = ChecklistUpdate(item, session.manager, note.strip()[:500], waive=bool(waive))
     kind, who = await _update(request, engine, partner_id, "complete_checklist_item", update)
     verb = "waived" if update.waive else "marked done"
     label = CHECKLIST_LABELS.get(item, item)
     message = f"“{label}” {verb} for {who}." if kind == "success" else who
-    return forms.redirect(settings, _page(partner_id), kind, message)
+    return forms.redirect(settings, partner_path(partner_id), kind, message)
 
 
 @router.post("/partners/{partner_id}/portal-link")
@@ -155,28 +155,28 @@ async def portal_link(
     partner_id: str, request: Request, session: auth.CsrfSessionDep, engine: EngineDep, settings: SettingsDep
 ) -> Response:
     """Email the partner a fresh portal link, through their workflow (at most one a day)."""
-    partner = await run_in_threadpool(_load, engine, partner_id)
+    partner = await run_in_threadpool(load_partner, engine, partner_id)
     client = forms.temporal(request)
     if partner is None or client is None:
         problem = f"There is no partner {partner_id}." if partner is None else forms.NO_TEMPORAL
-        return forms.redirect(settings, _page(partner_id), "error", problem)
+        return forms.redirect(settings, partner_path(partner_id), "error", problem)
     try:
         await request_portal_link(client, partner_id, f"dashboard by {session.manager}")
     except NoPortal:
-        why = f"No portal link for {_who(partner)}: only onboarding and active partners have one."
-        return forms.redirect(settings, _page(partner_id), "error", why)
+        why = f"No portal link for {who_is(partner)}: only onboarding and active partners have one."
+        return forms.redirect(settings, partner_path(partner_id), "error", why)
     except RPCError as exc:
         log.warning("portal link for %s not requested: %s", partner_id, exc)
-        return forms.redirect(settings, _page(partner_id), "error", forms.RETRY)
+        return forms.redirect(settings, partner_path(partner_id), "error", forms.RETRY)
     message = f"A fresh portal link is on its way to {partner.email} (one a day: a link sent today stands)."
-    return forms.redirect(settings, _page(partner_id), "success", message)
+    return forms.redirect(settings, partner_path(partner_id), "success", message)
 
 
 async def _update(
     request: Request, engine: Engine, partner_id: str, update: str, arg: Any
 ) -> tuple[str, str]:
     """``("success", who)`` once the workflow took the update, else ``("error", why)``."""
-    partner = await run_in_threadpool(_load, engine, partner_id)
+    partner = await run_in_threadpool(load_partner, engine, partner_id)
     if partner is None:
         return "error", f"There is no partner {partner_id}."
     client = forms.temporal(request)
@@ -185,19 +185,19 @@ async def _update(
     try:
         await update_partner(client, partner_id, update, arg)
     except UpdateRefused as exc:
-        return "error", f"Not possible for {_who(partner)}: {exc}. Nothing was changed."
+        return "error", f"Not possible for {who_is(partner)}: {exc}. Nothing was changed."
     except WorkflowEnded:
-        return "error", f"{_who(partner)} has no running workflow ({partner.stage}). Nothing was changed."
+        return "error", f"{who_is(partner)} has no running workflow ({partner.stage}). Nothing was changed."
     except RPCError as exc:
         log.warning("%s for partner %s failed: %s", update, partner_id, exc)
         return "error", forms.RETRY
-    return "success", _who(partner)
+    return "success", who_is(partner)
 
 
-def _who(partner: Partner) -> str:
+def who_is(partner: Partner) -> str:
     return f"{partner.name} ({partner.email})"
 
 
-def _load(engine: Engine, partner_id: str) -> Partner | None:
+def load_partner(engine: Engine, partner_id: str) -> Partner | None:
     with session_scope(engine) as db:
         return db.get(Partner, partner_id)
