@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     # decision answers 202 "accepted, applying" (or 503 when Temporal itself does not answer).
     temporal_wait: timedelta = timedelta(seconds=10)
 
+    # --- Worker tuning (docs/configuration.md): sticky cache and concurrent task slots ---
+    worker_max_cached_workflows: int = 1000  # workflows kept in memory between tasks (~1 KiB... each)
+    worker_max_concurrent_workflow_tasks: int = 100
+    worker_max_concurrent_activities: int = 16  # also the activity thread pool size
+    # --- end worker tuning ---
+
     webhook_secret: SecretStr | None = None
     webhook_tolerance_seconds: int = 300
     manager_tokens: SecretStr | None = None
