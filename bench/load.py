@@ -88,6 +88,10 @@ class Signups:
         self.statuses: dict[int | str, int] = {}  # answers (or errors) so far
 
     async def __call__(self, n: int, tag: str = "s") -> bool:
+        return await self.partner(n, tag) is not None
+
+    async def partner(self, n: int, tag: str = "s") -> str | None:
+        """Sign up partner ``n``; their id, or None when refused."""
         email = f"{tag}{n}-{self.run}@example.com"
         body = json.dumps({"email": email, "name": f"Bench {n}", "program": self.program}).encode()
         response = await self.http.post(
@@ -96,7 +100,7 @@ class Signups:
             headers={signing.SIGNATURE_HEADER: signing.sign(WEBHOOK_SECRET, body)},
         )
         self.statuses[response.status_code] = self.statuses.get(response.status_code, 0) + 1
-        return response.status_code in (200, 202)
+        return response.json()["partner_id"] if response.status_code in (200, 202) else None
 
     async def fill(self, count: int, concurrency: int, tag: str) -> tuple[int, float]:
         """``count`` signups, ``concurrency`` at a time; (accepted, seconds)."""
