@@ -19,7 +19,6 @@ from prometheus_fastapi_instrumentator import Instrumentator, routing
 from prometheus_fastapi_instrumentator import metrics as http_metrics
 from prometheus_fastapi_instrumentator.middleware import PrometheusInstrumentatorMiddleware
 from sqlalchemy import Engine
-from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from partnerflow.config import Settings
@@ -59,12 +58,9 @@ def install(app: FastAPI, settings: Settings) -> ApiMetrics:
         http_metrics.requests(registry=registry),
         http_metrics.latency(registry=registry, should_include_status=True),
     ).instrument(app).expose(app, endpoint="/metrics", include_in_schema=False)
-    app.user_middleware = [
-        Middleware(RoutesFlattenedOnce, *m.args, **m.kwargs)
-        if m.cls is PrometheusInstrumentatorMiddleware
-        else m
-        for m in app.user_middleware
-    ]
+    for middleware in app.user_middleware:  # the stack is built at the first request
+        if middleware.cls is PrometheusInstrumentatorMiddleware:
+            middleware.cls = RoutesFlattenedOnce  # type: ignore[assignment]  # same constructor
     registry.register(StoreCollector(app, settings))
     app.state.metrics = api_metrics
     return api_metrics
@@ -73,7 +69,7 @@ def install(app: FastAPI, settings: Settings) -> ApiMetrics:
 class RoutesFlattenedOnce(PrometheusInstrumentatorMiddleware):
     """The instrumentator's middleware, matching each request against the app's routes flattened
     once: the library flattens every included router again for every request (about 10 ms of CPU
-    per request with our ~150 routes, profiled in bench/profile_signup.py)."""
+    per request, profiled with bench/profile_signup.py)."""
 
     _routes: list[BaseRoute] | None = None
 
