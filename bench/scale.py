@@ -28,12 +28,13 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
-from load import Signups, offer, percentile
+from load import IN_FLIGHT, Signups, offer, percentile
 from local_stack import AUTH, NOOP_QUEUE, ROOT, LocalStack, cpu_seconds, rss_mib
 from noop import EmptyWorkflow
 from temporalio.client import Client
@@ -105,9 +106,11 @@ async def offered_pair(
     }
 
 
-async def measure(args: argparse.Namespace, stack: LocalStack) -> dict[str, object]:
+async def measure(
+    args: argparse.Namespace, stack: LocalStack, on_step: Callable[[dict[str, object]], None] | None = None
+) -> dict[str, object]:
     client = await Client.connect(stack.temporal_address)
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
+    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
     steps: list[dict[str, object]] = []
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=60, limits=limits) as http:
         signups = Signups(http)
@@ -145,6 +148,8 @@ async def measure(args: argparse.Namespace, stack: LocalStack) -> dict[str, obje
             step["answers_so_far"] = {str(k): v for k, v in signups.statuses.items()}
             print(f"{'':>9} GET /partners?stage=applied&limit=50: {step['list_applied']}", flush=True)
             steps.append(step)
+            if on_step is not None:
+                on_step({"idle_worker_rss_mib": round(idle_rss, 1), "steps": steps})
     return {"idle_worker_rss_mib": round(idle_rss, 1), "steps": steps}
 
 
@@ -183,24 +188,27 @@ def main() -> None:
 
     stack = LocalStack(Path(tempfile.mkdtemp(prefix="partnerflow-scale-")))
     print(f"stack in {stack.workdir}", flush=True)
+    about = {
+        "command": " ".join(["bench/scale.py", *sys.argv[1:]]),
+        "rates": args.rate,
+        "duration_s": args.duration,
+        "worker_max_cached_workflows": int(os.environ.get("PARTNERFLOW_WORKER_MAX_CACHED_WORKFLOWS", 1000)),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "note": "shared, loaded"},
+    }
+
+    def write(results: dict[str, object]) -> None:  # after every step: a long run keeps what it measured
+        results = results | about | {"finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(results, indent=2) + "\n")
+
     try:
         stack.up()
         print(HEADER, flush=True)
-        results = asyncio.run(measure(args, stack))
+        asyncio.run(measure(args, stack, write))
     finally:
         stack.down()
         if not args.keep:
             shutil.rmtree(stack.workdir, ignore_errors=True)
-    results |= {
-        "command": " ".join(["bench/scale.py", *sys.argv[1:]]),
-        "rate": args.rate,
-        "duration_s": args.duration,
-        "worker_max_cached_workflows": int(os.environ.get("PARTNERFLOW_WORKER_MAX_CACHED_WORKFLOWS", 1000)),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "note": "shared, loaded"},
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.output}")
 
 
