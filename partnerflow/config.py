@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     # decision answers 202 "accepted, applying" (or 503 when Temporal itself does not answer).
     temporal_wait: timedelta = timedelta(seconds=10)
 
+    # --- Worker tuning (docs/configuration.md): sticky cache, task slots, sandbox ---
+    worker_max_cached_workflows: int = 1000  # workflows kept in memory between tasks
+    worker_max_concurrent_workflow_tasks: int = 100
+    worker_max_concurrent_activities: int = 16  # also the activity thread pool size
+    # True: our modules are imported once, not again for every workflow run the worker loads
+    # (~35 ms CPU each); the sandbox then no longer guards their module state (docs/configuration.md).
+    worker_sandbox_passthrough: bool = True
+    # --- end worker tuning ---
+
     webhook_secret: SecretStr | None = None
     webhook_tolerance_seconds: int = 300
     manager_tokens: SecretStr | None = None

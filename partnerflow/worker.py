@@ -21,6 +21,7 @@ from temporalio.client import (
     ScheduleUpdate,
 )
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from partnerflow.activities.approval import ApprovalActivities
 from partnerflow.activities.campaign_controls import CampaignControlActivities
@@ -105,11 +106,10 @@ def build_worker(
     """The worker; ``extra_*`` add (or, by activity name, replace) workflows and activities.
 
     ``max_cached_workflows=0`` makes every workflow task replay the whole history (tests use it
-    to prove the workflows are deterministic); None keeps the SDK's default cache.
+    to prove the workflows are deterministic); None takes ``PARTNERFLOW_WORKER_MAX_CACHED_WORKFLOWS``.
     """
-    cache: dict[str, Any] = {}
-    if max_cached_workflows is not None:
-        cache["max_cached_workflows"] = max_cached_workflows
+    if max_cached_workflows is None:
+        max_cached_workflows = settings.worker_max_cached_workflows
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -117,7 +117,19 @@ def build_worker(
         activities=_by_name([*activities(settings, engine), *extra_activities]),
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
-        **cache,
+        max_cached_workflows=max_cached_workflows,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        workflow_runner=workflow_runner(settings),
+    )
+
+
+def workflow_runner(settings: Settings) -> SandboxedWorkflowRunner:
+    """The sandbox; with ``worker_sandbox_passthrough`` our modules are shared, not re-imported per
+    run (a new workflow or one evicted from the cache: ~50 → ~20 ms CPU, bench in docs/measurements.md)."""
+    if not settings.worker_sandbox_passthrough:
+        return SandboxedWorkflowRunner()
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("partnerflow")
     )
 
 
@@ -150,7 +162,8 @@ async def run_worker(client: Client, settings: Settings, engine: Engine, stop: a
     """Run until ``stop`` is set, then finish in-flight tasks and return."""
     warn_insecure_public_url(settings)
     await ensure_digest_schedule(client, settings)
-    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity") as executor:
+    slots = settings.worker_max_concurrent_activities
+    with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="activity") as executor:
         worker = build_worker(client, settings, engine, executor)
         async with worker:
             log.info("worker polling task queue %r", settings.task_queue)

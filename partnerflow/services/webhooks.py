@@ -90,6 +90,9 @@ async def publish_from_api(
 
 def _record(engine: Engine, event: WebhookEvent) -> list[int]:
     with session_scope(engine) as session:
+        # Nobody to tell: no partner snapshot, no payload (every partner's journey publishes events).
+        if not store.subscribed_to(session, event.event_type):
+            return []
         data = dict(event.data)
         if event.event_type.startswith("partner.") and "partner" not in data:
             data["partner"] = store.partner_snapshot(session, event.subject_id)

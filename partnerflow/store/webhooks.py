@@ -57,6 +57,11 @@ def partner_snapshot(session: Session, partner_id: str) -> dict[str, Any] | None
     )
 
 
+def subscribed_to(session: Session, event_type: str) -> bool:
+    """Whether any active subscription takes ``event_type`` (most programs have none)."""
+    return any(matches(event_types_of(s), event_type) for s in list_subscriptions(session))
+
+
 def record_event(session: Session, event_id: str, event_type: str, payload: str) -> list[WebhookDelivery]:
     """One delivery per matching active subscription (existing ones are found, not duplicated).
 
