@@ -36,6 +36,9 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
         "portal_secret": SecretStr("portal-test-secret"),
         "task_queue": f"tq-{uuid.uuid4().hex[:10]}",
         "public_url": "http://partnerflow.test",
+        # Tests run the full sandbox: it fails a workflow that calls datetime.now() or keeps module
+        # state, which production's shared modules (the faster default) would let through.
+        "worker_sandbox_passthrough": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
