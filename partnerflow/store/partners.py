@@ -7,7 +7,10 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from partnerflow.domain.cursors import Position
 from partnerflow.domain.signup import SignupPayload
+from partnerflow.store import keyset
+from partnerflow.store.keyset import KeysetPage
 from partnerflow.store.models import Application, Partner, utcnow
 
 
@@ -46,13 +49,23 @@ def list_partners(
     program: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[Partner]:
-    statement = select(Partner).order_by(col(Partner.created_at).desc(), col(Partner.id))
+    after: Position | None = None,
+) -> KeysetPage[Partner]:
+    """Newest first (ties by id, also descending), from ``after`` (or ``offset``, kept for old clients).
+
+    Every filter combination has an index in this order: a page is one short index range.
+    """
+    created, pid = col(Partner.created_at), col(Partner.id)
+    statement = keyset.ordered(select(Partner), created, pid, descending=True)
     if stage:
         statement = statement.where(Partner.stage == stage)
     if program:
         statement = statement.where(Partner.program == program)
-    return list(session.exec(statement.offset(offset).limit(limit)))
+    if after is not None:
+        statement = statement.where(keyset.after(created, pid, after, descending=True))
+    if offset:
+        statement = statement.offset(offset)
+    return keyset.fetch(session, statement, limit, lambda row: (row.created_at, row.id))
 
 
 def set_stage(session: Session, partner_id: str, stage: str, at: datetime | None = None) -> None:

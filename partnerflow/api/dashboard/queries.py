@@ -9,11 +9,21 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from partnerflow.config import Settings
+from partnerflow.domain.cursors import Position
 from partnerflow.domain.engagement import EngagementRules, program_rules
 from partnerflow.domain.kpis import Totals
 from partnerflow.domain.stages import Stage
-from partnerflow.store import performance
-from partnerflow.store.models import Application, OutboxMessage, Partner, PerformanceEvent, Program, Prospect
+from partnerflow.store import keyset, performance
+from partnerflow.store.keyset import KeysetPage
+from partnerflow.store.models import (
+    Application,
+    OutboxMessage,
+    Partner,
+    PartnerCount,
+    PerformanceEvent,
+    Program,
+    Prospect,
+)
 
 # The board's columns in lifecycle order; ``approved`` is a short step before onboarding.
 BOARD_STAGES = (
@@ -27,42 +37,45 @@ BOARD_STAGES = (
 
 
 def stage_counts(session: Session, program: str | None = None) -> dict[str, int]:
-    """Partners per stage (every board stage present, 0 when empty)."""
-    statement = select(Partner.stage, func.count()).group_by(col(Partner.stage))
+    """Partners per stage (every board stage present, 0 when empty), from the trigger-kept counts."""
+    statement = select(PartnerCount.stage, func.sum(PartnerCount.partners)).group_by(col(PartnerCount.stage))
     if program is not None:
-        statement = statement.where(Partner.program == program)
+        statement = statement.where(PartnerCount.program == program)
     counts = {stage.value: 0 for stage in BOARD_STAGES}
-    counts.update({stage: int(count) for stage, count in session.exec(statement)})
+    counts.update({stage: int(count or 0) for stage, count in session.exec(statement)})
     return counts
 
 
-def partners_in_stage(session: Session, stage: str, offset: int, limit: int) -> list[Partner]:
-    """Longest in the stage first."""
-    statement = (
-        select(Partner)
-        .where(Partner.stage == stage)
-        .order_by(col(Partner.stage_changed_at), col(Partner.id))
-        .offset(offset)
-        .limit(limit)
-    )
-    return list(session.exec(statement))
+def partners_in_stage(
+    session: Session, stage: str, after: Position | None, limit: int
+) -> KeysetPage[Partner]:
+    """Longest in the stage first (index ``(stage, stage_changed_at, id)``)."""
+    since, pid = col(Partner.stage_changed_at), col(Partner.id)
+    statement = keyset.ordered(select(Partner), since, pid, descending=False).where(Partner.stage == stage)
+    if after is not None:
+        statement = statement.where(keyset.after(since, pid, after, descending=False))
+    return keyset.fetch(session, statement, limit, lambda row: (row.stage_changed_at, row.id))
 
 
 def pending_count(session: Session) -> int:
+    """A count over the ``(status, submitted_at, partner_id)`` index: the pending range alone."""
     return int(session.exec(select(func.count()).where(Application.status == "pending")).one())
 
 
-def pending_applications(session: Session, offset: int, limit: int) -> list[tuple[Application, Partner]]:
-    """Undecided applications, oldest first."""
-    statement = (
-        select(Application, Partner)
-        .join(Partner, col(Partner.id) == col(Application.partner_id))
-        .where(Application.status == "pending")
-        .order_by(col(Application.submitted_at), col(Partner.id))
-        .offset(offset)
-        .limit(limit)
+def pending_applications(
+    session: Session, after: Position | None, limit: int
+) -> KeysetPage[tuple[Application, Partner]]:
+    """Undecided applications, oldest first (index ``(status, submitted_at, partner_id)``)."""
+    submitted, pid = col(Application.submitted_at), col(Application.partner_id)
+    statement = keyset.ordered(
+        select(Application, Partner).join(Partner, col(Partner.id) == pid), submitted, pid, descending=False
+    ).where(Application.status == "pending")
+    if after is not None:
+        statement = statement.where(keyset.after(submitted, pid, after, descending=False))
+    page: KeysetPage[Any] = keyset.fetch(
+        session, statement, limit, lambda row: (row[0].submitted_at, row[0].partner_id)
     )
-    return [(application, partner) for application, partner in session.exec(statement)]
+    return KeysetPage([(application, partner) for application, partner in page.rows], page.next)
 
 
 def outbox_count(session: Session, to: str | None, status: str | None, channel: str | None) -> int:

@@ -13,6 +13,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from partnerflow.api.dashboard.auth import CSRF_FIELD, FLASH_COOKIE, PATH, DashboardSession, read_flash
+from partnerflow.domain import cursors
+from partnerflow.domain.cursors import Position
 from partnerflow.rendering import links
 from partnerflow.rendering.templates import TEMPLATES_DIR
 from partnerflow.store.models import utcnow
@@ -69,6 +71,23 @@ class Page:
     @property
     def has_next(self) -> bool:
         return self.number < self.pages
+
+
+@dataclass(frozen=True)
+class KeysetNav:
+    """Links of a keyset-paged list: the next page (by cursor) and, past the first, the first."""
+
+    next_url: str | None
+    first_url: str | None
+
+    @classmethod
+    def of(
+        cls, base: str, kind: str, next: Position | None, after: Position | None, **params: object
+    ) -> KeysetNav:
+        query = {key: value for key, value in params.items() if value not in (None, "")}
+        more = f"{base}?{urlencode({**query, 'cursor': cursors.encode(kind, next)})}" if next else None
+        first = (f"{base}?{urlencode(query)}" if query else base) if after else None
+        return cls(more, first)
 
 
 def page_url(base: str, page: int, **params: object) -> str:
