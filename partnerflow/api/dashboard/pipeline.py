@@ -107,7 +107,7 @@ def applications(
         active="applications",
         rows=rows,
         total=total,
-        nav=KeysetNav.of(APPLICATIONS, APPLICATIONS_CURSOR, pending.next, after),
+        paging=KeysetNav.of(APPLICATIONS, APPLICATIONS_CURSOR, pending.next, after),
         back=APPLICATIONS + (f"?{urlencode({'cursor': cursor})}" if cursor else ""),
         overdue_after=f"{overdue_days:g} days",
         now=now,
