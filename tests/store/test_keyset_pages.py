@@ -107,7 +107,7 @@ def test_stage_and_applications_pages_are_oldest_first(any_engine: Engine) -> No
                 break
         while True:
             apps = queries.pending_applications(session, after_pending, 4)
-            seen_pending += [partner.id for _, partner in apps.rows]
+            seen_pending += [row.id for row in apps.rows]
             if not (after_pending := apps.next):
                 break
         assert queries.pending_count(session) == len(pending)

@@ -92,12 +92,8 @@ def applications(
         total = queries.pending_count(db)
         pending = queries.pending_applications(db, after, PAGE_SIZE)
     rows = [
-        {
-            "application": application,
-            "partner": partner,
-            "overdue": now - application.submitted_at > settings.approval_reminder,
-        }
-        for application, partner in pending.rows
+        {"application": row, "partner": row, "overdue": now - row.submitted_at > settings.approval_reminder}
+        for row in pending.rows
     ]
     overdue_days = settings.approval_reminder.total_seconds() / 86_400
     return render(

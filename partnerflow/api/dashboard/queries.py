@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Row
 from sqlmodel import Session, col, func, select
 
 from partnerflow.config import Settings
@@ -48,10 +49,11 @@ def stage_counts(session: Session, program: str | None = None) -> dict[str, int]
 
 def partners_in_stage(
     session: Session, stage: str, after: Position | None, limit: int
-) -> KeysetPage[Partner]:
-    """Longest in the stage first (index ``(stage, stage_changed_at, id)``)."""
+) -> KeysetPage[Row[Any]]:
+    """Rows of what the board shows, longest in the stage first (index ``(stage, stage_changed_at, id)``)."""
     since, pid = col(Partner.stage_changed_at), col(Partner.id)
-    statement = keyset.ordered(select(Partner), since, pid, descending=False).where(Partner.stage == stage)
+    shown = select(*[pid, col(Partner.name), col(Partner.company), col(Partner.program), since])
+    statement = keyset.ordered(shown, since, pid, descending=False).where(Partner.stage == stage)
     if after is not None:
         statement = statement.where(keyset.after(since, pid, after, descending=False))
     return keyset.fetch(session, statement, limit, lambda row: (row.stage_changed_at, row.id))
@@ -62,20 +64,17 @@ def pending_count(session: Session) -> int:
     return int(session.exec(select(func.count()).where(Application.status == "pending")).one())
 
 
-def pending_applications(
-    session: Session, after: Position | None, limit: int
-) -> KeysetPage[tuple[Application, Partner]]:
-    """Undecided applications, oldest first (index ``(status, submitted_at, partner_id)``)."""
+def pending_applications(session: Session, after: Position | None, limit: int) -> KeysetPage[Row[Any]]:
+    """Undecided applications, oldest first (index ``(status, submitted_at, partner_id)``): rows of
+    the applicant (``id``, ``name``, ``email``, ``company``, ``program``) and ``submitted_at``."""
     submitted, pid = col(Application.submitted_at), col(Application.partner_id)
-    statement = keyset.ordered(
-        select(Application, Partner).join(Partner, col(Partner.id) == pid), submitted, pid, descending=False
-    ).where(Application.status == "pending")
+    applicant = [col(c) for c in (Partner.id, Partner.name, Partner.email, Partner.company, Partner.program)]
+    shown: Any = select(*applicant).add_columns(submitted)
+    shown = shown.select_from(Application).join(Partner, col(Partner.id) == pid)
+    statement = keyset.ordered(shown, submitted, pid, descending=False).where(Application.status == "pending")
     if after is not None:
         statement = statement.where(keyset.after(submitted, pid, after, descending=False))
-    page: KeysetPage[Any] = keyset.fetch(
-        session, statement, limit, lambda row: (row[0].submitted_at, row[0].partner_id)
-    )
-    return KeysetPage([(application, partner) for application, partner in page.rows], page.next)
+    return keyset.fetch(session, statement, limit, lambda row: (row.submitted_at, row.id))
 
 
 def outbox_count(session: Session, to: str | None, status: str | None, channel: str | None) -> int:
