@@ -55,6 +55,10 @@ def decode(kind: str, cursor: str) -> Position:
         raise BadCursor("cursor holds no valid timestamp") from None
     if at.tzinfo is None:
         raise BadCursor("cursor timestamp has no UTC offset")
-    if not row_id or len(row_id) > MAX_ID_LENGTH:
-        raise BadCursor(f"cursor id must be 1 to {MAX_ID_LENGTH} characters")
-    return Position(at.astimezone(UTC), row_id)
+    try:
+        at = at.astimezone(UTC)
+    except OverflowError:
+        raise BadCursor("cursor timestamp is out of range") from None
+    if not row_id or len(row_id) > MAX_ID_LENGTH or not row_id.isprintable():
+        raise BadCursor(f"cursor id must be 1 to {MAX_ID_LENGTH} printable characters")
+    return Position(at, row_id)

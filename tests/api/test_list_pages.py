@@ -6,6 +6,7 @@ follow ``next`` to the end without repeats or gaps; a bad cursor is a 422 naming
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -94,15 +95,22 @@ async def test_last_page_has_no_next_and_offset_still_works(http: httpx.AsyncCli
     assert [i["partner_id"] for i in skipped["items"]] == [i["partner_id"] for i in whole["items"]][8:]
 
 
+def _raw(payload: str) -> str:
+    return base64.urlsafe_b64encode(payload.encode()).decode()
+
+
 @pytest.mark.parametrize(
     ("cursor", "message"),
     [
         ("not base64 at all!", "not one this API handed out (not url-safe base64 JSON)"),
-        ("eyJhIjogMX0", "not one this API handed out (not a list position)"),  # {"a": 1}
+        (_raw('{"a": 1}'), "not one this API handed out (not a list position)"),
         (cursors.encode("pipeline", cursors.Position(BASE, "p0001")), "cursor belongs to another list"),
-        ("WyJwYXJ0bmVycyIsIjIwMjYtMTMtMDEiLCJwMSJd", "cursor holds no valid timestamp"),  # month 13
-        ("WyJwYXJ0bmVycyIsIjIwMjYtMTAtMDFUMDA6MDA6MDAiLCJwMSJd", "cursor timestamp has no UTC offset"),
+        (_raw('["partners","2026-13-01","p1"]'), "cursor holds no valid timestamp"),
+        (_raw('["partners","2026-10-01T00:00:00","p1"]'), "cursor timestamp has no UTC offset"),
         ("x" * 201, "cursor is longer than 200 characters"),
+        (_raw('["partners","0001-01-01T00:00:00+01:00","p1"]'), "cursor timestamp is out of range"),
+        (_raw('["partners","2026-10-01T00:00:00+00:00","p\\u0000"]'), "1 to 32 printable characters"),
+        (_raw('["partners","2026-10-01T00:00:00+00:00",""]'), "1 to 32 printable characters"),
     ],
 )
 async def test_a_bad_cursor_is_a_422_naming_it(

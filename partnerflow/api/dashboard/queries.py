@@ -98,7 +98,10 @@ class ProgramRow:
 
 def programs(session: Session) -> list[ProgramRow]:
     """Configured programs and any program partners signed up to, by id."""
-    counts = dict(session.exec(select(Partner.program, func.count()).group_by(col(Partner.program))).all())
+    per_program = select(PartnerCount.program, func.sum(PartnerCount.partners)).group_by(
+        col(PartnerCount.program)
+    )
+    counts = {program: int(count or 0) for program, count in session.exec(per_program)}
     names = dict(session.exec(select(Program.id, Program.name)).all())
     return [
         ProgramRow(program, names.get(program, program), int(counts.get(program, 0)))
