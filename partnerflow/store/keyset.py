@@ -50,7 +50,11 @@ def fetch(
     session: Session, statement: Any, limit: int, key: Callable[[Row], tuple[datetime, str]]
 ) -> KeysetPage[Row]:
     """Run ``statement`` (ordered, filtered) for ``limit`` rows and one more to learn if more follow."""
-    rows: list[Row] = list(session.exec(statement.limit(limit + 1)))
+    return page_of(list(session.exec(statement.limit(limit + 1))), limit, key)
+
+
+def page_of(rows: list[Row], limit: int, key: Callable[[Row], tuple[datetime, str]]) -> KeysetPage[Row]:
+    """The page of ``rows`` (up to ``limit`` + 1 of them, in keyset order)."""
     if len(rows) <= limit:
         return KeysetPage(rows, None)
     rows = rows[:limit]

@@ -148,8 +148,12 @@ async def test_pipeline_stage_pages_follow_next_to_the_end(http: httpx.AsyncClie
     ]
     board = (await http.get("/dashboard")).text
     assert re.search(r'id="count-active">.*<strong>86</strong>', board) and len(active) == 86
-    board_next = _next(board)  # the active column's own next page (applied has 44: one page)
-    assert board_next and parse_qs(urlsplit(board_next).query)["stage"] == ["active"]
+    board_ids = re.findall(r'<tr id="partner-(p\d+)" class="partner-row">', board)
+    assert len(board_ids) == 20 + 20 and active[:20] == [pid for pid in board_ids if pid in active]
+    links = [next_url for next_url in NEXT.findall(board)]  # applied (44) and active (86): both go on
+    assert [parse_qs(urlsplit(link).query)["stage"] for link in links] == [["applied"], ["active"]]
+    continued = (await http.get(links[1].replace("&amp;", "&"))).text  # the active column, on from 20
+    assert re.findall(r'<tr id="partner-(p\d+)" class="partner-row">', continued) == active[20:70]
     seen: list[str] = []
     url: str | None = "/dashboard?stage=active"
     pages = 0

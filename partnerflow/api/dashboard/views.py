@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -135,7 +136,20 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.filters.update(age=age, when=when, number=number, percent=percent, trend=trend)
+_quote = _env.filters["urlencode"]
+
+
+@lru_cache(maxsize=1024)
+def _quote_text(value: str) -> str:
+    return str(_quote(value))
+
+
+def quote_url(value: Any) -> str:
+    """Jinja's ``urlencode``, remembered for strings: the board quotes the same few programs 300 times."""
+    return _quote_text(value) if isinstance(value, str) else str(_quote(value))
+
+
+_env.filters.update(age=age, when=when, number=number, percent=percent, trend=trend, urlencode=quote_url)
 links.install(_env)
 _env.globals.update(page_url=page_url, csrf_field=CSRF_FIELD, nav=NAV)
 
