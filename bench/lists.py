@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -228,10 +229,18 @@ def run(database: str, url: str, data_dir: Path, partners: int, requests: int) -
     db.upgrade(engine)
     seconds = fill(engine, partners)
     print(f"{database}: {partners} partners inserted in {seconds:.1f} s")
+    load_before = os.getloadavg()[0]
     pages = asyncio.run(measure(engine, data_dir, requests))
+    load = [round(load_before, 1), round(os.getloadavg()[0], 1)]
+    print(f"{database}: 1-minute load average {load[0]} before, {load[1]} after ({os.cpu_count()} CPUs)")
     counts = counts_query_ms(engine)
     engine.dispose()
-    return {"fill_seconds": round(seconds, 1), "pages": pages, "counts_query_p50_ms": counts}
+    return {
+        "fill_seconds": round(seconds, 1),
+        "load_average": load,
+        "pages": pages,
+        "counts_query_p50_ms": counts,
+    }
 
 
 def main() -> None:
