@@ -121,7 +121,7 @@ def programs(session: Session) -> list[ProgramRow]:
     per_program = select(PartnerCount.program, func.sum(PartnerCount.partners)).group_by(
         col(PartnerCount.program)
     )
-    counts = {program: int(count or 0) for program, count in session.exec(per_program)}
+    counts = {program: int(count) for program, count in session.exec(per_program) if count}
     names = dict(session.exec(select(Program.id, Program.name)).all())
     return [
         ProgramRow(program, names.get(program, program), int(counts.get(program, 0)))
