@@ -34,6 +34,9 @@ class PartnerSummary(BaseModel):
 
 class PartnerList(BaseModel):
     items: list[PartnerSummary]
+    next: str | None = Field(
+        default=None, description="pass as `cursor` for the next page; null on the last page"
+    )
 
 
 class PartnerDetail(PartnerSummary):

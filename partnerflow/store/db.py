@@ -12,6 +12,8 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_CACHE_KIB = 64 * 1024  # per connection; negative PRAGMA cache_size means KiB
+SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 
 
 def make_engine(url: str) -> Engine:
@@ -29,10 +31,17 @@ def make_engine(url: str) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    # WAL: readers never wait for the writer. synchronous=NORMAL is durable in WAL mode except for the
+    # last transactions on power loss (never corrupt), and saves an fsync per commit. A 64 MiB page
+    # cache and 256 MiB of mmap keep the list indexes of 100k+ partners in memory between requests.
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 

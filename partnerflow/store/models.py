@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Re-exported: table modules of their own and the column helpers are reached through this module too.
@@ -14,6 +14,7 @@ from partnerflow.store.columns import ts_column as _ts
 from partnerflow.store.columns import utcnow as utcnow
 from partnerflow.store.legacy_codes import LegacyCode as LegacyCode
 from partnerflow.store.tables.approvals import Ban as Ban
+from partnerflow.store.tables.counts import PartnerCount as PartnerCount
 from partnerflow.store.tables.engagement import PerformanceEvent as PerformanceEvent
 from partnerflow.store.tables.engagement import Review as Review
 from partnerflow.store.tables.engagement import Tier as Tier
@@ -33,10 +34,19 @@ class Partner(SQLModel, table=True):
     """A partner (or applicant) of one program; ``stage`` mirrors the workflow for listing."""
 
     __tablename__ = "partners"
-    __table_args__ = (UniqueConstraint("program", "email", name="uq_partner_program_email"),)
+    # One index per list filter, in the list's order (newest first: scanned backwards), so a page is
+    # a short index range whatever the filter; the pipeline's order is time in stage.
+    __table_args__ = (
+        UniqueConstraint("program", "email", name="uq_partner_program_email"),
+        Index("ix_partners_created", "created_at", "id"),
+        Index("ix_partners_stage_created", "stage", "created_at", "id"),
+        Index("ix_partners_program_created", "program", "created_at", "id"),
+        Index("ix_partners_program_stage_created", "program", "stage", "created_at", "id"),
+        Index("ix_partners_stage_changed", "stage", "stage_changed_at", "id"),
+    )
 
     id: str = Field(default_factory=new_partner_id, primary_key=True, max_length=32)
-    program: str = Field(index=True, max_length=64)
+    program: str = Field(max_length=64)
     email: str = Field(max_length=320)
     name: str = Field(max_length=200)
     company: str | None = Field(default=None, max_length=200)
@@ -45,7 +55,7 @@ class Partner(SQLModel, table=True):
     country: str | None = Field(default=None, max_length=2)  # ISO 3166-1 alpha-2, from the application
     locale: str = Field(default="en", max_length=8)
     source: str | None = Field(default=None, max_length=200)
-    stage: str = Field(default="applied", index=True, max_length=32)
+    stage: str = Field(default="applied", max_length=32)
     tier: str | None = Field(default=None, max_length=32)
     segment: str | None = Field(default=None, max_length=16)  # top | middle | long_tail, from the last review
     unsubscribed_at: datetime | None = Field(
@@ -63,10 +73,11 @@ class Application(SQLModel, table=True):
     """
 
     __tablename__ = "applications"
+    __table_args__ = (Index("ix_applications_status_submitted", "status", "submitted_at", "partner_id"),)
 
     partner_id: str = Field(primary_key=True, foreign_key="partners.id", max_length=32)
     submitted_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False, index=True))
-    status: str = Field(default="pending", index=True, max_length=16)  # pending|approved|rejected
+    status: str = Field(default="pending", max_length=16)  # pending|approved|rejected
     decided_by: str | None = Field(default=None, max_length=200)
     decided_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     reason: str | None = None

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from partnerflow.store.models import Application, Partner, WebhookDelivery
+from partnerflow.store.models import Application, PartnerCount, WebhookDelivery
 
 
 @dataclass
@@ -19,9 +19,12 @@ class Backlog:
 
 
 def partners_per_stage(session: Session) -> dict[str, int]:
-    """``SELECT stage, count(*) FROM partners GROUP BY stage``: a scan of the stage index alone."""
-    statement = select(Partner.stage, func.count()).group_by(col(Partner.stage))
-    return {stage: int(count) for stage, count in session.exec(statement)}
+    """Partners per stage from the trigger-kept ``partner_counts`` (a few rows, not every partner).
+
+    A stage everyone left stays, at 0, so its gauge drops to 0 instead of keeping its last value.
+    """
+    statement = select(PartnerCount.stage, func.sum(PartnerCount.partners)).group_by(col(PartnerCount.stage))
+    return {stage: int(count or 0) for stage, count in session.exec(statement)}
 
 
 def application_backlog(session: Session, overdue_before: datetime) -> Backlog:

@@ -24,7 +24,7 @@ from partnerflow.store.models import Application, OutboxMessage, Partner, Perfor
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 PAGES = ["/dashboard", "/dashboard/applications", "/dashboard/programs", "/dashboard/programs/default",
-         "/dashboard/outbox", "/dashboard?stage=active&page=2"]  # fmt: skip
+         "/dashboard/outbox", "/dashboard?stage=active"]  # fmt: skip
 
 
 @pytest.fixture
@@ -215,17 +215,17 @@ async def test_pending_applications_oldest_first_with_overdue_marked(service: Se
     async with _client(service) as alice:
         await _sign_in(alice)
         first = (await alice.get("/dashboard/applications")).text
-        second = (await alice.get("/dashboard/applications?page=2")).text
+        second = (await alice.get(_next_url(first))).text
     rows = re.findall(r'<tr id="application-(p\d+)" class="(overdue)?"', first)
     assert len(rows) == 50 and [pid for pid, _ in rows][:3] == ["p000", "p001", "p002"]
     # submitted 100.5 - i hours ago: overdue (> 48 h) up to p052
     assert {pid for pid, mark in rows if mark} == {f"p{i:03d}" for i in range(50)}
     assert first.count('<span class="badge overdue">Overdue</span>') == 50 + 1  # + the legend
-    assert 'rel="next" href="/dashboard/applications?page=2"' in first
+    assert _next_url(first).startswith("/dashboard/applications?cursor=")
     later = re.findall(r'<tr id="application-(p\d+)" class="(overdue)?"', second)
     assert [pid for pid, _ in later] == [f"p{i:03d}" for i in range(50, 55)]
     assert [bool(mark) for _, mark in later] == [True, True, True, False, False]
-    assert 'rel="next"' not in second and 'rel="prev"' in second
+    assert 'rel="next"' not in second and 'rel="first" href="/dashboard/applications"' in second
 
 
 # --- pipeline board --------------------------------------------------------------------------------
@@ -243,21 +243,29 @@ async def test_pipeline_pages_through_a_thousand_partners(service: Service) -> N
     async with _client(service) as alice:
         await _sign_in(alice)
         board = (await alice.get("/dashboard")).text
-        first = (await alice.get("/dashboard?stage=active")).text
-        last = (await alice.get("/dashboard?stage=active&page=20")).text
-        beyond = (await alice.get("/dashboard?stage=active&page=99")).text
+        pages = [(await alice.get("/dashboard?stage=active")).text]
+        while len(pages) < 25 and 'rel="next"' in pages[-1]:
+            pages.append((await alice.get(_next_url(pages[-1]))).text)
         stored_only = (await alice.get("/dashboard/partners/bulk0000")).text  # no workflow: the stored stage
 
     assert 'id="count-active"' in board and re.search(r'id="count-active">.*<strong>990</strong>', board)
     assert re.search(r'id="count-offboarded">.*<strong>10</strong>', board)
-    assert _rows(board) == 50 + 10
+    assert _rows(board) == 20 + 10  # the board shows the 20 longest in each stage
+    assert _next_url(board).startswith("/dashboard?stage=active&cursor=")  # continues in the stage page
+    first, last = pages[0], pages[-1]
     assert _rows(first) == 50 and 'id="partner-bulk0000"' in first and 'id="partner-bulk0050"' not in first
-    assert 'rel="next" href="/dashboard?stage=active&amp;page=2"' in first and 'rel="prev"' not in first
-    assert "Page 1 of 20" in first and "30 d" in first
-    assert _rows(last) == 40 and 'id="partner-bulk0989"' in last and 'id="partner-bulk0949"' not in last
-    assert 'rel="next"' not in last and 'rel="prev" href="/dashboard?stage=active&amp;page=19"' in last
-    assert _rows(beyond) == 40 and "Page 20 of 20" in beyond
+    assert _next_url(first).startswith("/dashboard?stage=active&cursor=") and 'rel="first"' not in first
+    assert "Showing 50 of 990" in first and "30 d" in first
+    assert len(pages) == 20 and [_rows(page) for page in pages] == [50] * 19 + [40]
+    assert 'id="partner-bulk0989"' in last and 'id="partner-bulk0949"' not in last
+    assert 'rel="next"' not in last and 'rel="first" href="/dashboard?stage=active"' in last
     assert 'id="partner-stage">Stage: Active' in stored_only and 'id="temporal-link"' in stored_only
+
+
+def _next_url(html: str) -> str:
+    found = re.search(r'<a rel="next" href="([^"]+)">', html)
+    assert found, "no Next page link"
+    return found.group(1).replace("&amp;", "&")
 
 
 # --- partner detail and program view ---------------------------------------------------------------

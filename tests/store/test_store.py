@@ -31,7 +31,7 @@ def test_signup_is_registered_once_per_program_and_email(any_engine: Engine) -> 
     with session_scope(any_engine) as session:
         application = session.get(Application, first.id)
         assert application is not None and application.status == "pending"
-        assert len(partners.list_partners(session)) == 2
+        assert len(partners.list_partners(session).rows) == 2
 
 
 def test_concurrent_duplicate_signups_make_one_partner(any_engine: Engine) -> None:
@@ -53,7 +53,7 @@ def test_concurrent_duplicate_signups_make_one_partner(any_engine: Engine) -> No
 
     assert len(ids) == 6 and len(set(ids)) == 1
     with session_scope(any_engine) as session:
-        assert [p.email for p in partners.list_partners(session)] == ["race@example.com"]
+        assert [p.email for p in partners.list_partners(session).rows] == ["race@example.com"]
 
 
 def test_stage_and_decision_are_recorded_with_aware_timestamps(any_engine: Engine) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -13,12 +14,15 @@ from sqlalchemy import Engine
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
-from partnerflow.api.bounds import PageNumber
+from partnerflow.api.bounds import Cursor
 from partnerflow.api.dashboard import auth, queries
-from partnerflow.api.dashboard.views import Page, not_found, render
+from partnerflow.api.dashboard.views import PAGE_SIZE, KeysetNav, not_found, render
 from partnerflow.api.deps import EngineDep, SettingsDep
+from partnerflow.api.errors import unprocessable
 from partnerflow.api.routes import partners as partner_routes
 from partnerflow.api.schemas import DecisionBody, DecisionResponse
+from partnerflow.domain import cursors
+from partnerflow.domain.cursors import Position
 from partnerflow.domain.stages import Stage
 from partnerflow.services.temporal import TemporalUnavailable
 from partnerflow.store.db import session_scope
@@ -28,6 +32,11 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 APPLICATIONS = f"{auth.PATH}/applications"
+PIPELINE_CURSOR = "pipeline"
+# The board is an overview: the longest-waiting few per stage (300 rows took most of its time to
+# render); a column's Next page continues in that stage's own page, 50 at a time.
+BOARD_SIZE = 20
+APPLICATIONS_CURSOR = "applications"
 
 
 @router.get("")
@@ -36,21 +45,30 @@ def pipeline(
     session: auth.SessionDep,
     engine: EngineDep,
     stage: str | None = None,
-    page: PageNumber = 1,
+    cursor: Cursor = None,
 ) -> Response:
     """Partners by stage with counts and time in stage; ``?stage=`` pages through one stage."""
     stages = [s.value for s in queries.BOARD_STAGES]
     if stage is not None and stage not in stages:
         return not_found(request, session, f"Stage {stage!r}")
+    after = _position(PIPELINE_CURSOR, cursor if stage else None)
     with session_scope(engine) as db:
         counts = queries.stage_counts(db)
-        columns: list[dict[str, Any]] = []
-        for name in [stage] if stage else stages:
-            if name == Stage.APPROVED.value and not counts[name] and stage != name:
-                continue  # a stage partners pass through in seconds: a column only when someone is in it
-            current = Page.of(page if stage else 1, counts[name])
-            rows = queries.partners_in_stage(db, name, current.offset, current.size)
-            columns.append({"stage": name, "count": counts[name], "page": current, "partners": rows})
+        # ``approved`` is a stage partners pass through in seconds: a column only when someone is in it.
+        shown = [name for name in stages if name != Stage.APPROVED.value or counts[name]]
+        if stage:
+            pages = {stage: queries.partners_in_stage(db, stage, after, PAGE_SIZE)}
+        else:
+            pages = queries.board(db, shown, BOARD_SIZE)
+        columns: list[dict[str, Any]] = [
+            {
+                "stage": name,
+                "count": counts[name],
+                "partners": rows.rows,
+                "nav": KeysetNav.of(auth.PATH, PIPELINE_CURSOR, rows.next, after, stage=name),
+            }
+            for name, rows in pages.items()
+        ]
     return render(
         request,
         "pipeline",
@@ -66,20 +84,21 @@ def pipeline(
 
 @router.get("/applications")
 def applications(
-    request: Request, session: auth.SessionDep, engine: EngineDep, settings: SettingsDep, page: PageNumber = 1
+    request: Request,
+    session: auth.SessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    cursor: Cursor = None,
 ) -> Response:
     """Pending applications, oldest first; those waiting longer than the reminder are overdue."""
     now = utcnow()
+    after = _position(APPLICATIONS_CURSOR, cursor)
     with session_scope(engine) as db:
-        current = Page.of(page, queries.pending_count(db))
-        pending = queries.pending_applications(db, current.offset, current.size)
+        total = queries.pending_count(db)
+        pending = queries.pending_applications(db, after, PAGE_SIZE)
     rows = [
-        {
-            "application": application,
-            "partner": partner,
-            "overdue": now - application.submitted_at > settings.approval_reminder,
-        }
-        for application, partner in pending
+        {"application": row, "partner": row, "overdue": now - row.submitted_at > settings.approval_reminder}
+        for row in pending.rows
     ]
     overdue_days = settings.approval_reminder.total_seconds() / 86_400
     return render(
@@ -88,10 +107,19 @@ def applications(
         session,
         active="applications",
         rows=rows,
-        page=current,
+        total=total,
+        paging=KeysetNav.of(APPLICATIONS, APPLICATIONS_CURSOR, pending.next, after),
+        back=APPLICATIONS + (f"?{urlencode({'cursor': cursor})}" if cursor else ""),
         overdue_after=f"{overdue_days:g} days",
         now=now,
     )
+
+
+def _position(kind: str, cursor: str | None) -> Position | None:
+    try:
+        return cursors.decode(kind, cursor) if cursor else None
+    except cursors.BadCursor as exc:
+        raise unprocessable(str(exc), "query", "cursor") from exc
 
 
 @router.post("/applications/{partner_id}/decision")

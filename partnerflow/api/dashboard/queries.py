@@ -6,14 +6,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Row, union_all
 from sqlmodel import Session, col, func, select
 
 from partnerflow.config import Settings
+from partnerflow.domain.cursors import Position
 from partnerflow.domain.engagement import EngagementRules, program_rules
 from partnerflow.domain.kpis import Totals
 from partnerflow.domain.stages import Stage
-from partnerflow.store import performance
-from partnerflow.store.models import Application, OutboxMessage, Partner, PerformanceEvent, Program, Prospect
+from partnerflow.store import keyset, performance
+from partnerflow.store.keyset import KeysetPage
+from partnerflow.store.models import (
+    Application,
+    OutboxMessage,
+    Partner,
+    PartnerCount,
+    PerformanceEvent,
+    Program,
+    Prospect,
+)
 
 # The board's columns in lifecycle order; ``approved`` is a short step before onboarding.
 BOARD_STAGES = (
@@ -27,42 +38,63 @@ BOARD_STAGES = (
 
 
 def stage_counts(session: Session, program: str | None = None) -> dict[str, int]:
-    """Partners per stage (every board stage present, 0 when empty)."""
-    statement = select(Partner.stage, func.count()).group_by(col(Partner.stage))
+    """Partners per stage (every board stage present, 0 when empty), from the trigger-kept counts."""
+    statement = select(PartnerCount.stage, func.sum(PartnerCount.partners)).group_by(col(PartnerCount.stage))
     if program is not None:
-        statement = statement.where(Partner.program == program)
+        statement = statement.where(PartnerCount.program == program)
     counts = {stage.value: 0 for stage in BOARD_STAGES}
-    counts.update({stage: int(count) for stage, count in session.exec(statement)})
+    counts.update({stage: int(count or 0) for stage, count in session.exec(statement)})
     return counts
 
 
-def partners_in_stage(session: Session, stage: str, offset: int, limit: int) -> list[Partner]:
-    """Longest in the stage first."""
-    statement = (
-        select(Partner)
-        .where(Partner.stage == stage)
-        .order_by(col(Partner.stage_changed_at), col(Partner.id))
-        .offset(offset)
-        .limit(limit)
+def partners_in_stage(
+    session: Session, stage: str, after: Position | None, limit: int
+) -> KeysetPage[Row[Any]]:
+    """Rows of what the board shows, longest in the stage first (index ``(stage, stage_changed_at, id)``)."""
+    statement = _in_stage(stage)
+    if after is not None:
+        since, pid = col(Partner.stage_changed_at), col(Partner.id)
+        statement = statement.where(keyset.after(since, pid, after, descending=False))
+    return keyset.fetch(session, statement, limit, _since)
+
+
+def board(session: Session, stages: list[str], limit: int) -> dict[str, KeysetPage[Row[Any]]]:
+    """The first page of every stage in one round trip: a UNION ALL of one index range per stage."""
+    members = [_in_stage(stage).limit(limit + 1).subquery() for stage in stages]
+    rows: dict[str, list[Row[Any]]] = {stage: [] for stage in stages}
+    for row in session.execute(union_all(*[select(member) for member in members])):
+        rows[row.stage].append(row)
+    return {stage: keyset.page_of(sorted(found, key=_since), limit, _since) for stage, found in rows.items()}
+
+
+def _in_stage(stage: str) -> Any:
+    since, pid = col(Partner.stage_changed_at), col(Partner.id)
+    shown = select(
+        *[pid, col(Partner.name), col(Partner.company), col(Partner.program), since, col(Partner.stage)]
     )
-    return list(session.exec(statement))
+    return keyset.ordered(shown, since, pid, descending=False).where(Partner.stage == stage)
+
+
+def _since(row: Row[Any]) -> tuple[datetime, str]:
+    return row.stage_changed_at, row.id
 
 
 def pending_count(session: Session) -> int:
+    """A count over the ``(status, submitted_at, partner_id)`` index: the pending range alone."""
     return int(session.exec(select(func.count()).where(Application.status == "pending")).one())
 
 
-def pending_applications(session: Session, offset: int, limit: int) -> list[tuple[Application, Partner]]:
-    """Undecided applications, oldest first."""
-    statement = (
-        select(Application, Partner)
-        .join(Partner, col(Partner.id) == col(Application.partner_id))
-        .where(Application.status == "pending")
-        .order_by(col(Application.submitted_at), col(Partner.id))
-        .offset(offset)
-        .limit(limit)
-    )
-    return [(application, partner) for application, partner in session.exec(statement)]
+def pending_applications(session: Session, after: Position | None, limit: int) -> KeysetPage[Row[Any]]:
+    """Undecided applications, oldest first (index ``(status, submitted_at, partner_id)``): rows of
+    the applicant (``id``, ``name``, ``email``, ``company``, ``program``) and ``submitted_at``."""
+    submitted, pid = col(Application.submitted_at), col(Application.partner_id)
+    applicant = [col(c) for c in (Partner.id, Partner.name, Partner.email, Partner.company, Partner.program)]
+    shown: Any = select(*applicant).add_columns(submitted)
+    shown = shown.select_from(Application).join(Partner, col(Partner.id) == pid)
+    statement = keyset.ordered(shown, submitted, pid, descending=False).where(Application.status == "pending")
+    if after is not None:
+        statement = statement.where(keyset.after(submitted, pid, after, descending=False))
+    return keyset.fetch(session, statement, limit, lambda row: (row.submitted_at, row.id))
 
 
 def outbox_count(session: Session, to: str | None, status: str | None, channel: str | None) -> int:
@@ -86,7 +118,10 @@ class ProgramRow:
 
 def programs(session: Session) -> list[ProgramRow]:
     """Configured programs and any program partners signed up to, by id."""
-    counts = dict(session.exec(select(Partner.program, func.count()).group_by(col(Partner.program))).all())
+    per_program = select(PartnerCount.program, func.sum(PartnerCount.partners)).group_by(
+        col(PartnerCount.program)
+    )
+    counts = {program: int(count) for program, count in session.exec(per_program) if count}
     names = dict(session.exec(select(Program.id, Program.name)).all())
     return [
         ProgramRow(program, names.get(program, program), int(counts.get(program, 0)))

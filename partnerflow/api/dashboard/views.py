@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,6 +14,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from partnerflow.api.dashboard.auth import CSRF_FIELD, FLASH_COOKIE, PATH, DashboardSession, read_flash
+from partnerflow.domain import cursors
+from partnerflow.domain.cursors import Position
 from partnerflow.rendering import links
 from partnerflow.rendering.templates import TEMPLATES_DIR
 from partnerflow.store.models import utcnow
@@ -71,6 +74,23 @@ class Page:
         return self.number < self.pages
 
 
+@dataclass(frozen=True)
+class KeysetNav:
+    """Links of a keyset-paged list: the next page (by cursor) and, past the first, the first."""
+
+    next_url: str | None
+    first_url: str | None
+
+    @classmethod
+    def of(
+        cls, base: str, kind: str, next: Position | None, after: Position | None, **params: object
+    ) -> KeysetNav:
+        query = {key: value for key, value in params.items() if value not in (None, "")}
+        more = f"{base}?{urlencode({**query, 'cursor': cursors.encode(kind, next)})}" if next else None
+        first = (f"{base}?{urlencode(query)}" if query else base) if after else None
+        return cls(more, first)
+
+
 def page_url(base: str, page: int, **params: object) -> str:
     query = {key: value for key, value in params.items() if value not in (None, "")}
     return f"{base}?{urlencode({**query, 'page': page})}"
@@ -116,7 +136,20 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.filters.update(age=age, when=when, number=number, percent=percent, trend=trend)
+_quote = _env.filters["urlencode"]
+
+
+@lru_cache(maxsize=1024)
+def _quote_text(value: str) -> str:
+    return str(_quote(value))
+
+
+def quote_url(value: Any) -> str:
+    """Jinja's ``urlencode``, remembered for strings: the board quotes the same few programs 300 times."""
+    return _quote_text(value) if isinstance(value, str) else str(_quote(value))
+
+
+_env.filters.update(age=age, when=when, number=number, percent=percent, trend=trend, urlencode=quote_url)
 links.install(_env)
 _env.globals.update(page_url=page_url, csrf_field=CSRF_FIELD, nav=NAV)
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from partnerflow.api.bounds import Offset
+from partnerflow.api.bounds import MAX_OFFSET
 from partnerflow.api.deps import (
     MANAGER_AUTH,
     RETRY_AFTER_SECONDS,
@@ -29,6 +30,8 @@ from partnerflow.api.schemas import (
     PartnerList,
     PartnerSummary,
 )
+from partnerflow.domain import cursors
+from partnerflow.domain.cursors import Position
 from partnerflow.domain.lifecycle import DecisionInput, PartnerStatus, workflow_id_for
 from partnerflow.domain.onboarding import ChecklistUpdate
 from partnerflow.domain.stages import Decision, Stage, empty_checklist
@@ -46,6 +49,8 @@ from partnerflow.store.models import Partner
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/partners", tags=["partners"], responses=MANAGER_AUTH)
+PARTNERS_CURSOR = "partners"
+OldOffset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip (deprecated: follow `next`)")]
 
 
 @router.get("", response_model=PartnerList, responses=responses(422))
@@ -55,12 +60,29 @@ def list_partners(
     stage: Stage | None = None,
     program: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: Offset = 0,
-) -> PartnerList:
-    """Partners, newest first, optionally in one stage or program."""
+    cursor: str | None = Query(None, description="the `next` of the previous page (opaque)"),
+    offset: OldOffset = 0,
+) -> Response:
+    """Partners, newest first, optionally in one stage or program; follow `next` for more."""
+    after = _position(cursor, offset)
     with session_scope(engine) as session:
-        rows = partner_store.list_partners(session, stage and stage.value, program, limit, offset)
-    return PartnerList(items=[_summary(row) for row in rows])
+        page = partner_store.list_partners(session, stage and stage.value, program, limit, offset, after)
+    more = cursors.encode(PARTNERS_CURSOR, page.next) if page.next else None
+    items = [{"partner_id": row.id, **row._mapping} for row in page.rows]
+    body = PartnerList.model_validate({"items": items, "next": more})
+    # Serialized here in one pass (pydantic-core): FastAPI's generic path costs more than the query.
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
+def _position(cursor: str | None, offset: int) -> Position | None:
+    if cursor is None:
+        return None
+    if offset:
+        raise unprocessable("give either cursor or offset, not both", "query", "offset")
+    try:
+        return cursors.decode(PARTNERS_CURSOR, cursor)
+    except cursors.BadCursor as exc:
+        raise unprocessable(str(exc), "query", "cursor") from exc
 
 
 @router.get(
