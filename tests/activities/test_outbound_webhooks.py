@@ -206,7 +206,7 @@ async def test_reviews_tier_changes_and_offboarding_are_published(
                             currency="USD", occurred_at=at,
                         )
                     )  # fmt: skip
-            await h.env.sleep(timedelta(days=97, hours=2))  # the review, then a week without an answer
+            await h.env.sleep(timedelta(days=98, hours=2))  # review (<= 1 day late), a week
             await eventually(lambda: len(subscriber.events) == 2)
             by_type = {e["type"]: e for e in subscriber.events}
             assert by_type["partner.tier_changed"]["data"]["new_tier"] == "silver"
