@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,11 +53,13 @@ class BouncingSendGrid(FakeSendGrid):
             return Reply.json(400, errors), None
         return super()._handle(request)
 
-    def sends_per_key(self) -> Counter[str]:
-        """Accepted sends per idempotency key: more than one is a duplicate."""
-        return Counter(
-            m.json["personalizations"][0]["custom_args"]["idempotency_key"] for m in self.messages if m.json
-        )
+    def sends_per_key(self) -> dict[str, list[float]]:
+        """When each idempotency key was accepted (time.monotonic()): more than one is a duplicate."""
+        sends: dict[str, list[float]] = defaultdict(list)
+        for m in self.messages:
+            if m.json:
+                sends[m.json["personalizations"][0]["custom_args"]["idempotency_key"]].append(m.at)
+        return sends
 
 
 @dataclass
@@ -69,6 +71,7 @@ class Stack:
     api_ports: list[int] = field(default_factory=list)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     restarts: Counter[str] = field(default_factory=Counter)
+    worker_killed_at: list[float] = field(default_factory=list)  # time.monotonic() of each SIGKILL
     broken_on_purpose: set[str] = field(default_factory=set)  # the supervisor leaves these alone
 
     def __post_init__(self) -> None:
@@ -143,6 +146,8 @@ class Stack:
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGKILL)
             process.wait()
+            if name == "worker":
+                self.worker_killed_at.append(time.monotonic())
 
     def restart(self, name: str) -> None:
         self.kill(name)

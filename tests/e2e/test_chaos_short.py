@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import _postgres_available
@@ -35,3 +36,17 @@ def test_short_chaos_run_holds(tmp_path: Path) -> None:
     assert run.returncode == 0 and "ALL HELD" in run.stdout, run.stdout + run.stderr
     assert len(list(tmp_path.glob("chaos-*.json"))) == 2
     print(f"short chaos run: {took:.0f} s")
+
+
+def test_a_resend_counts_as_a_duplicate_unless_a_worker_kill_fell_between_the_sends() -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from chaos_report import duplicate_sends
+
+    sends = {"once": [1.0], "killed-mid-send": [2.0, 9.0], "resent-for-no-reason": [20.0, 21.0]}
+    stack = SimpleNamespace(
+        sendgrid=SimpleNamespace(sends_per_key=lambda: sends), worker_killed_at=[2.05, 30.0]
+    )
+    assert duplicate_sends(stack) == {  # type: ignore[arg-type]
+        "sendgrid_duplicate_sends": 1,
+        "sendgrid_resent_after_a_kill_mid_send": 1,
+    }
