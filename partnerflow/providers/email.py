@@ -177,7 +177,7 @@ class LocalOutboxEmailBackend:
                 message.attach(part)
         message["From"] = formataddr((email.from_name, email.from_email), charset="utf-8")
         message["To"] = formataddr((email.to_name, email.to), charset="utf-8")
-        message["Subject"] = email.subject if email.subject.isascii() else MailHeader(email.subject, "utf-8")
+        message["Subject"] = email.subject if email.subject.isascii() else MailHeader(email.subject, "utf-8")  # type: ignore[assignment]
         message_id = make_msgid(domain="partnerflow.local")
         message["Message-ID"] = message_id
         message["X-Idempotency-Key"] = email.idempotency_key
@@ -197,7 +197,7 @@ def _text(content: str, subtype: str) -> MIMEText:
     if content.isascii() and not _long_lines(content):
         return MIMEText(content, subtype, "us-ascii")
     charset = Charset("utf-8")
-    charset.body_encoding = QP if _long_lines(content) else None
+    charset.body_encoding = QP if _long_lines(content) else None  # type: ignore[assignment]
     return MIMEText(content, subtype, charset)  # type: ignore[arg-type]
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Insert, update
+from sqlalchemy import Insert, Table, Update, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
@@ -29,37 +31,49 @@ def claim(session: Session, draft: Draft, backend: str) -> OutboxMessage:
     """Record ``draft`` (or find its earlier record) and count one delivery attempt.
 
     The caller sends only when the returned row's status is not ``sent``. A new key (the usual
-    case) is one ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` with its first attempt counted:
+    case) is one ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` with its first attempt counted:
     no read first, no savepoint (which on SQLite is a commit of its own), no second write.
     """
-    message = session.scalars(_insert_new(session, OutboxMessage(**draft.__dict__, backend=backend))).first()
-    if message is not None:
+    message = OutboxMessage(**draft.__dict__, backend=backend, attempts=1)
+    values = {column.name: getattr(message, column.name) for column in _TABLE.columns if column.name != "id"}
+    insert = _insert_new(session.get_bind().dialect.name)
+    new_id = session.connection().execute(insert, values).scalar()
+    if new_id is not None:
+        message.id = new_id
         return message
-    message = get_by_key(session, draft.idempotency_key)
-    if message is None:  # deleted between the two statements: nothing sensible to do but retry
+    found = get_by_key(session, draft.idempotency_key)
+    if found is None:  # deleted between the two statements: nothing sensible to do but retry
         raise LookupError(f"outbox message {draft.idempotency_key!r} vanished while claimed")
-    if message.status != "sent":
-        message.attempts += 1
-        message.backend = backend
-        message.updated_at = utcnow()
-        session.add(message)
-    return message
+    if found.status != "sent":
+        found.attempts += 1
+        found.backend = backend
+        found.updated_at = utcnow()
+        session.add(found)
+    return found
 
 
-def _insert_new(session: Session, message: OutboxMessage) -> Insert:
-    values = {
-        column.name: getattr(message, column.name)
-        for column in OutboxMessage.__table__.columns  # type: ignore[attr-defined]
-        if column.name != "id"
-    } | {"attempts": 1}
-    dialect = session.get_bind().dialect.name
+_TABLE: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _insert_new(dialect: str) -> Insert:
+    """Built once per dialect (values come as parameters): the statement is a cache hit each time."""
     insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
-    return (
-        insert(OutboxMessage)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboxMessage)
+    statement: Any = insert(_TABLE)
+    return statement.on_conflict_do_nothing(index_elements=[_TABLE.c.idempotency_key]).returning(_TABLE.c.id)
+
+
+_MARK_SENT: Update = (
+    update(_TABLE)
+    .where(_TABLE.c.idempotency_key == bindparam("key"))
+    .values(
+        status="sent",
+        provider_message_id=bindparam("provider_message_id"),
+        error=None,
+        sent_at=bindparam("now"),
+        updated_at=bindparam("now"),
     )
+)
 
 
 def get_by_key(session: Session, key: str) -> OutboxMessage | None:
@@ -68,13 +82,9 @@ def get_by_key(session: Session, key: str) -> OutboxMessage | None:
 
 def mark_sent(session: Session, key: str, provider_message_id: str | None) -> None:
     """One UPDATE by key (no read first)."""
-    now = utcnow()
-    result = session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.idempotency_key) == key)
-        .values(status="sent", provider_message_id=provider_message_id, error=None, sent_at=now, updated_at=now)
-    )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    session.flush()  # an attempt counted on a row loaded in this session goes first
+    parameters = {"key": key, "provider_message_id": provider_message_id, "now": utcnow()}
+    if session.connection().execute(_MARK_SENT, parameters).rowcount == 0:
         raise LookupError(f"outbox message {key!r} not found")
 
 
