@@ -7,6 +7,7 @@ import logging
 import re
 import time
 import urllib.error
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import encoders
@@ -164,10 +165,11 @@ class LocalOutboxEmailBackend:
         self.directory.mkdir(parents=True, exist_ok=True)
         # Built with email.mime (the compat32 policy): the same parseable, readable message as an
         # EmailMessage, for a sixth of the CPU (its header registry re-parses every header).
-        body = MIMEMultipart("alternative", _subparts=[_text(email.text, "plain"), _text(email.html, "html")])
+        parts = [_text(email.text, "plain"), _text(email.html, "html")]
+        body = MIMEMultipart("alternative", boundary=_boundary(), _subparts=parts)
         message: Message = body
         if email.attachments:
-            message = MIMEMultipart("mixed", _subparts=[body])
+            message = MIMEMultipart("mixed", boundary=_boundary(), _subparts=[body])
             for item in email.attachments:
                 maintype, _, subtype = bare_media_type(item.content_type).partition("/")
                 part = MIMEBase(maintype, subtype)
@@ -189,6 +191,12 @@ class LocalOutboxEmailBackend:
         path.write_bytes(message.as_bytes())
         log.info("email %s written to %s", email.idempotency_key, path)
         return message_id
+
+
+def _boundary() -> str:
+    """A random boundary: left to the generator, each message compiles a regex of its own to check
+    its random boundary against the body (a 122-bit random one cannot be in it)."""
+    return f"=={uuid.uuid4().hex}=="
 
 
 def _text(content: str, subtype: str) -> MIMEText:
