@@ -274,13 +274,13 @@ def main() -> None:
     finally:
         stack.down()
         shutil.rmtree(stack.workdir, ignore_errors=True)
-    print(f"{'per journey':<42} {'calls':>6} {'mean CPU ms':>12} {'CPU ms':>8}")
+    print(f"{'per journey':<50} {'calls':>6} {'mean CPU ms':>12} {'CPU ms':>8}")
     for name, row in result["per_activity"].items():
         print(
-            f"{name:<42} {row['calls_per_journey']:>6} {row['mean_cpu_ms']:>12} "
+            f"{name:<50} {row['calls_per_journey']:>6} {row['mean_cpu_ms']:>12} "
             f"{row['cpu_ms_per_journey']:>8}"
         )
-    print(f"{'activities + workflow activations':<42} {'':>6} {'':>12} "
+    print(f"{'activities + workflow activations':<50} {'':>6} {'':>12} "
           f"{result['activities_and_activations_cpu_ms_per_journey']:>8}")  # fmt: skip
     for label, key in (
         ("event loop (SDK, record_webhook_event)", "event_loop_cpu_ms_per_journey"),
@@ -288,7 +288,7 @@ def main() -> None:
         ("worker total (process minus the driver)", "worker_cpu_ms_per_journey"),
         ("(the driver: HTTP calls, outbox polls)", "driver_cpu_ms_per_journey"),
     ):
-        print(f"{label:<42} {'':>6} {'':>12} {result[key]:>8}")
+        print(f"{label:<50} {'':>6} {'':>12} {result[key]:>8}")
     if PROFILED:
         pstats.Stats(*PROFILED).sort_stats(args.sort).print_stats(40)  # type: ignore[arg-type]
     print(f"history up to the welcome email: {result['history_up_to_welcome']}")
