@@ -9,9 +9,11 @@ runtime as ``partnerflow worker``) **in this process**, instrumented:
   time would measure the neighbours). Sync activities run on the activity thread pool; for the
   async ``record_webhook_event`` the thread is the event loop's, plus its store part
   (``services.webhooks._record``) on a worker thread;
-- each workflow activation, on the workflow task thread pool;
-- the whole process (``time.process_time``): the rest is the SDK's event loop (polling, payload
-  conversion, completions) and the few HTTP calls this script makes to drive the journey.
+- each workflow activation, on the workflow task thread pool (sized as the SDK sizes it);
+- the event loop's thread (the SDK: polling, activation and activity dispatch, payloads);
+- the whole process (``time.process_time``) minus the driver: what is left of it is the SDK
+  core's own threads (gRPC, state machines). The driver (the signed signup and the decision over
+  HTTP, outbox polls) runs on a thread of its own, measured and subtracted.
 
 Journeys run one at a time, so nothing else shares the threads measured. The first ``--warm``
 journeys (imports, template compiles, connections) are not counted. Also counts, per journey,
@@ -201,7 +203,9 @@ async def measure(stack: LocalStack, args: argparse.Namespace) -> dict[str, Any]
     client = await connect(settings, worker_runtime(settings), [Timed()])
     webhook_service._record = _timed_record(webhook_service._record)  # type: ignore[assignment]
     original_worker = worker_module.Worker
-    workflow_pool = TimedExecutor(max_workers=2, thread_name_prefix="workflow")
+    workflow_pool = TimedExecutor(
+        max_workers=settings.worker_max_concurrent_workflow_tasks or 500, thread_name_prefix="workflow"
+    )
     worker_module.Worker = functools.partial(original_worker, workflow_task_executor=workflow_pool)  # type: ignore[misc]
     slots = settings.worker_max_concurrent_activities
     histories: list[dict[str, int]] = []
