@@ -33,7 +33,6 @@ import json
 import os
 import pstats
 import shutil
-import socket
 import sqlite3
 import sys
 import tempfile
@@ -132,37 +131,6 @@ def _timed_record(record: Any) -> Any:
             CPU["record_webhook_event: its store part (a thread)"].append(time.thread_time() - started)
 
     return timed
-
-
-def start_stack(stack: LocalStack) -> None:
-    """Temporal and the API only: the worker is this process."""
-    from partnerflow.store.db import upgrade
-
-    (stack.workdir / "data").mkdir(parents=True, exist_ok=True)
-    engine = make_engine(f"sqlite:///{stack.db_file}")
-    upgrade(engine)
-    engine.dispose()
-    stack.start("temporal")
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", stack.temporal_port), timeout=1):
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"Temporal did not come up; see {stack.workdir}") from None
-            time.sleep(0.2)
-    stack.start("api")
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{stack.api_url}/healthz", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"API did not become healthy; see {stack.workdir}")
-        time.sleep(0.3)
 
 
 def welcome_sent(stack: LocalStack, partner_id: str) -> bool:
@@ -273,7 +241,7 @@ def main() -> None:
     PROFILE_NAMES.update(name for name in args.cprofile.split(",") if name)
     stack = LocalStack(Path(tempfile.mkdtemp(prefix="partnerflow-journey-profile-")))
     try:
-        start_stack(stack)
+        stack.up(others=("api",))
         result = asyncio.run(measure(stack, args))
     finally:
         stack.down()
