@@ -105,7 +105,8 @@ class LocalStack:
     def pid(self, name: str) -> int:
         return self.processes[name].pid
 
-    def up(self) -> None:
+    def up(self, others: tuple[str, ...] = ("worker", "api", "noop")) -> None:
+        """Temporal, then ``others`` (journey_profile.py runs the worker itself: ``("api",)``)."""
         (self.workdir / "data").mkdir(parents=True, exist_ok=True)
         engine = make_engine(f"sqlite:///{self.db_file}")
         upgrade(engine)
@@ -120,7 +121,7 @@ class LocalStack:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"Temporal did not come up; see {self.workdir}") from None
                 time.sleep(0.2)
-        for name in ("worker", "api", "noop"):
+        for name in others:
             self.start(name)
         deadline = time.monotonic() + 90
         while True:

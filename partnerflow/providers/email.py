@@ -7,9 +7,16 @@ import logging
 import re
 import time
 import urllib.error
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email import encoders
+from email.charset import QP, Charset
+from email.header import Header as MailHeader
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formataddr, make_msgid
 from pathlib import Path
 from typing import Protocol
@@ -156,26 +163,54 @@ class LocalOutboxEmailBackend:
 
     def send(self, email: OutboundEmail) -> str | None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        message = EmailMessage()
-        message["From"] = formataddr((email.from_name, email.from_email))
-        message["To"] = formataddr((email.to_name, email.to))
-        message["Subject"] = email.subject
+        # Built with email.mime (the compat32 policy): the same parseable, readable message as an
+        # EmailMessage, for a sixth of the CPU (its header registry re-parses every header).
+        parts = [_text(email.text, "plain"), _text(email.html, "html")]
+        body = MIMEMultipart("alternative", boundary=_boundary(), _subparts=parts)
+        message: Message = body
+        if email.attachments:
+            message = MIMEMultipart("mixed", boundary=_boundary(), _subparts=[body])
+            for item in email.attachments:
+                maintype, _, subtype = bare_media_type(item.content_type).partition("/")
+                part = MIMEBase(maintype, subtype)
+                part.set_payload(item.content)
+                encoders.encode_base64(part)
+                part.add_header("Content-Disposition", "attachment", filename=item.filename)
+                message.attach(part)
+        message["From"] = formataddr((email.from_name, email.from_email), charset="utf-8")
+        message["To"] = formataddr((email.to_name, email.to), charset="utf-8")
+        message["Subject"] = email.subject if email.subject.isascii() else MailHeader(email.subject, "utf-8")  # type: ignore[assignment]
         message_id = make_msgid(domain="partnerflow.local")
         message["Message-ID"] = message_id
         message["X-Idempotency-Key"] = email.idempotency_key
         for name, value in email.headers.items():
             message[name] = value
-        message.set_content(email.text)
-        message.add_alternative(email.html, subtype="html")
-        for item in email.attachments:
-            maintype, _, subtype = bare_media_type(item.content_type).partition("/")
-            message.add_attachment(item.content, maintype=maintype, subtype=subtype, filename=item.filename)
         path = (
             self.directory / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{safe_filename(email.idempotency_key)}.eml"
         )
-        path.write_bytes(bytes(message))
+        path.write_bytes(message.as_bytes())
         log.info("email %s written to %s", email.idempotency_key, path)
         return message_id
+
+
+def _boundary() -> str:
+    """A random boundary: left to the generator, each message compiles a regex of its own to check
+    its random boundary against the body (a 122-bit random one cannot be in it)."""
+    return f"=={uuid.uuid4().hex}=="
+
+
+def _text(content: str, subtype: str) -> MIMEText:
+    """ASCII as it is, other text as 8-bit UTF-8 (readable in an editor, like EmailMessage's), and
+    quoted-printable when a line is too long for SMTP (998 octets)."""
+    if content.isascii() and not _long_lines(content):
+        return MIMEText(content, subtype, "us-ascii")
+    charset = Charset("utf-8")
+    charset.body_encoding = QP if _long_lines(content) else None  # type: ignore[assignment]
+    return MIMEText(content, subtype, charset)  # type: ignore[arg-type]
+
+
+def _long_lines(content: str) -> bool:
+    return any(len(line.encode()) > 998 for line in content.splitlines())
 
 
 def safe_filename(key: str) -> str:

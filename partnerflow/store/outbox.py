@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, Table, Update, bindparam, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
 from partnerflow.store.models import OutboxMessage, utcnow
@@ -27,25 +30,50 @@ class Draft:
 def claim(session: Session, draft: Draft, backend: str) -> OutboxMessage:
     """Record ``draft`` (or find its earlier record) and count one delivery attempt.
 
-    The caller sends only when the returned row's status is not ``sent``.
+    The caller sends only when the returned row's status is not ``sent``. A new key (the usual
+    case) is one ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` with its first attempt counted:
+    no read first, no savepoint (which on SQLite is a commit of its own), no second write.
     """
-    message = get_by_key(session, draft.idempotency_key)
-    if message is None:
-        message = OutboxMessage(**draft.__dict__, backend=backend)
-        try:
-            with session.begin_nested():
-                session.add(message)
-                session.flush()
-        except IntegrityError:
-            message = get_by_key(session, draft.idempotency_key)
-            if message is None:
-                raise
-    if message.status != "sent":
-        message.attempts += 1
-        message.backend = backend
-        message.updated_at = utcnow()
-        session.add(message)
-    return message
+    message = OutboxMessage(**draft.__dict__, backend=backend, attempts=1)
+    values = {column.name: getattr(message, column.name) for column in _TABLE.columns if column.name != "id"}
+    insert = _insert_new(session.get_bind().dialect.name)
+    new_id = session.connection().execute(insert, values).scalar()
+    if new_id is not None:
+        message.id = new_id
+        return message
+    found = get_by_key(session, draft.idempotency_key)
+    if found is None:  # deleted between the two statements: nothing sensible to do but retry
+        raise LookupError(f"outbox message {draft.idempotency_key!r} vanished while claimed")
+    if found.status != "sent":
+        found.attempts += 1
+        found.backend = backend
+        found.updated_at = utcnow()
+        session.add(found)
+    return found
+
+
+_TABLE: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _insert_new(dialect: str) -> Insert:
+    """Built once per dialect (values come as parameters): the statement is a cache hit each time."""
+    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
+    statement: Any = insert(_TABLE)
+    return statement.on_conflict_do_nothing(index_elements=[_TABLE.c.idempotency_key]).returning(_TABLE.c.id)
+
+
+_MARK_SENT: Update = (
+    update(_TABLE)
+    .where(_TABLE.c.idempotency_key == bindparam("key"))
+    .values(
+        status="sent",
+        provider_message_id=bindparam("provider_message_id"),
+        error=None,
+        sent_at=bindparam("now"),
+        updated_at=bindparam("now"),
+    )
+)
 
 
 def get_by_key(session: Session, key: str) -> OutboxMessage | None:
@@ -53,12 +81,11 @@ def get_by_key(session: Session, key: str) -> OutboxMessage | None:
 
 
 def mark_sent(session: Session, key: str, provider_message_id: str | None) -> None:
-    message = _require(session, key)
-    message.status = "sent"
-    message.provider_message_id = provider_message_id
-    message.error = None
-    message.sent_at = message.updated_at = utcnow()
-    session.add(message)
+    """One UPDATE by key (no read first)."""
+    session.flush()  # an attempt counted on a row loaded in this session goes first
+    parameters = {"key": key, "provider_message_id": provider_message_id, "now": utcnow()}
+    if session.connection().execute(_MARK_SENT, parameters).rowcount == 0:
+        raise LookupError(f"outbox message {key!r} not found")
 
 
 def mark_failed(session: Session, key: str, error: str, permanent: bool) -> None:

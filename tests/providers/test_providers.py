@@ -467,6 +467,22 @@ def test_local_outbox_email_without_attachments_is_a_plain_alternative(tmp_path:
     assert list(message.iter_attachments()) == []
 
 
+def test_local_outbox_email_keeps_accented_text_readable_and_long_lines_legal(tmp_path: Path) -> None:
+    text = "Bonjour Zoë,\nvotre portail : https://partners.example/portal/abc\n"
+    html = "<p>Bonjour Zoë</p>" + "<span>x</span>" * 100  # one line past SMTP's 998 octets
+    LocalOutboxEmailBackend(tmp_path).send(make_email(text=text, html=html, to_name="Zoë Ørsted"))
+
+    [path] = (tmp_path / "email").glob("*.eml")
+    raw = path.read_bytes()
+    assert "Bonjour Zoë,".encode() in raw  # as written, not encoded: the outbox is for reading
+    assert max(len(line) for line in raw.splitlines()) <= 998
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    assert message["To"].addresses[0].display_name == "Zoë Ørsted"
+    plain, rich = message.get_body(preferencelist=("plain",)), message.get_body(preferencelist=("html",))
+    assert plain is not None and plain.get_content() == text
+    assert rich is not None and rich.get_content().rstrip("\n") == html
+
+
 def test_local_outbox_slack_writes_readable_text(tmp_path: Path) -> None:
     message = make_slack(idempotency_key="wf/onboarding:slack", text="Acme Corp a signé ✅")
 
