@@ -104,25 +104,39 @@ async def test_manager_confirms_a_tier_pauses_resumes_and_offboards(dev: Dev, br
     http = dev[0]
     rules = {"review_period_days": 0.0003, "tier_confirmation_days": 1}  # a review ~26 s after activation
     assert http.put("/programs/browser-tiers/engagement", json=rules, headers=auth(dev)).status_code == 200
-    partner_id = await onboarding_partner(
-        dev, "tina.browser@example.com", "Tina Tiers", program="browser-tiers"
-    )
-    for item in ({"item": "terms_accepted"}, {"item": "webinar_attended", "waive": True}):
-        await until(lambda item=item: http.post(f"/partners/{partner_id}/checklist", json=item, headers=auth(dev)).status_code == 200,  # type: ignore[misc]
-                    "the checklist update was refused")  # fmt: skip
-    await until(lambda: stage_of(dev, partner_id) == "active", "the partner did not become active")
+    partner_id, overridden_id = [  # Tina's proposal is confirmed, Otto's overridden
+        await onboarding_partner(dev, email, name, program="browser-tiers")
+        for email, name in (("tina.browser@example.com", "Tina Tiers"), ("otto.browser@example.com", "Otto Kept"))
+    ]  # fmt: skip
+    for pid in (partner_id, overridden_id):
+        for item in ({"item": "terms_accepted"}, {"item": "webinar_attended", "waive": True}):
+            await until(lambda item=item, pid=pid: http.post(f"/partners/{pid}/checklist", json=item, headers=auth(dev)).status_code == 200,
+                        "the checklist update was refused")  # fmt: skip
+    for pid in (partner_id, overridden_id):
+        await until(lambda pid=pid: stage_of(dev, pid) == "active", "the partner did not become active")
     await asyncio.sleep(1.5)  # inside the first review period
     now = datetime.now(UTC).isoformat()
-    events = [{"event_id": f"browser-{partner_id}-{i}", "partner_id": partner_id, "type": "conversion",
-               "amount": 100.0, "currency": "USD", "occurred_at": now} for i in range(60)]  # fmt: skip
-    assert http.post("/events", json={"events": events}, headers=auth(dev)).json()["accepted"] == 60
+    events = [{"event_id": f"browser-{pid}-{i}", "partner_id": pid, "type": "conversion",
+               "amount": 100.0, "currency": "USD", "occurred_at": now}
+              for pid in (partner_id, overridden_id) for i in range(60)]  # fmt: skip
+    assert http.post("/events", json={"events": events}, headers=auth(dev)).json()["accepted"] == 120
 
-    await until(
-        lambda: partner(dev, partner_id)["tier_proposal"] == "silver",
-        "the review proposed no tier",
-        timeout=90,
-    )
+    for pid in (partner_id, overridden_id):
+        await until(
+            lambda pid=pid: partner(dev, pid)["tier_proposal"] == "silver",
+            "the review proposed no tier",
+            timeout=90,
+        )
     page = await manager_page(browser, dev)
+    await page.goto(f"/dashboard/partners/{overridden_id}")
+    tier_before = partner(dev, overridden_id)["tier"]
+    await page.get_by_role("button", name="Keep current tier").click()
+    await expect(flash(page)).to_contain_text(
+        "Kept the current tier of Otto Kept (otto.browser@example.com) (not silver)"
+    )
+    await until(lambda: partner(dev, overridden_id)["tier_proposal"] is None, "the proposal stayed open")
+    assert partner(dev, overridden_id)["tier"] == tier_before != "silver"
+    await expect(page.locator("#tier-proposal")).to_have_count(0)
     await page.goto(f"/dashboard/partners/{partner_id}")
     await expect(page.locator("#tier-proposal")).to_contain_text("to silver")
     await shot(page, "dashboard-tier-proposal")
