@@ -29,13 +29,10 @@ import argparse
 import asyncio
 import cProfile
 import functools
-import json
 import os
 import pstats
-import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -47,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx
 from journey_ratio import shape_of
 from load import Signups
-from local_stack import AUTH, ROOT, LocalStack, free_port
+from local_stack import AUTH, ROOT, LocalStack, free_port, measure_on_stack, write_result
 from temporalio import client as temporal_client
 from temporalio import worker as temporal_worker
 
@@ -239,13 +236,9 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "journey_profile.json")
     args = parser.parse_args()
     PROFILE_NAMES.update(name for name in args.cprofile.split(",") if name)
-    stack = LocalStack(Path(tempfile.mkdtemp(prefix="partnerflow-journey-profile-")))
-    try:
-        stack.up(others=("api",))
-        result = asyncio.run(measure(stack, args))
-    finally:
-        stack.down()
-        shutil.rmtree(stack.workdir, ignore_errors=True)
+    result = measure_on_stack(
+        "partnerflow-journey-profile-", lambda stack: measure(stack, args), others=("api",)
+    )
     print(f"{'per journey':<50} {'calls':>6} {'mean CPU ms':>12} {'CPU ms':>8}")
     for name, row in result["per_activity"].items():
         print(
@@ -265,13 +258,7 @@ def main() -> None:
         pstats.Stats(*PROFILED).sort_stats(args.sort).print_stats(40)  # type: ignore[arg-type]
     print(f"history up to the welcome email: {result['history_up_to_welcome']}")
     print(f"load average: {result['load_average']}")
-    result |= {
-        "command": " ".join(["bench/journey_profile.py", *sys.argv[1:]]),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.output}")
+    write_result(result, args.output, "bench/journey_profile.py")
 
 
 if __name__ == "__main__":

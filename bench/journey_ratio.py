@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -28,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
 from load import Signups
-from local_stack import AUTH, NOOP_QUEUE, ROOT, LocalStack
+from local_stack import AUTH, NOOP_QUEUE, ROOT, LocalStack, measure_on_stack, write_result
 from noop import Shape, ShapedWorkflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
@@ -176,13 +173,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "journey_ratio.json")
     args = parser.parse_args()
-    stack = LocalStack(Path(tempfile.mkdtemp(prefix="partnerflow-journey-")))
-    try:
-        stack.up()
-        result = asyncio.run(measure(stack, args))
-    finally:
-        stack.down()
-        shutil.rmtree(stack.workdir, ignore_errors=True)
+    result = measure_on_stack("partnerflow-journey-", lambda stack: measure(stack, args))
     print(
         f"shape (activity batches): {result['shape']}; "
         f"journey history: {result['journey_history_up_to_welcome']}"
@@ -191,13 +182,7 @@ def main() -> None:
     for kind in ("journey", "noop"):
         print(f"{kind:<10} {result['per_second'][kind]!s:<28} {result[kind + '_median']}")  # type: ignore[index]
     print(f"ratio journey / no-op: {result['ratio']} (rounds: {result['round_ratios']})")
-    result |= {
-        "command": " ".join(["bench/journey_ratio.py", *sys.argv[1:]]),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.output}")
+    write_result(result, args.output, "bench/journey_ratio.py")
 
 
 if __name__ == "__main__":

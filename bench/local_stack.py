@@ -6,15 +6,21 @@ outbox; nothing outside this machine.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
@@ -27,6 +33,7 @@ from partnerflow.store.db import make_engine, upgrade  # noqa: E402
 WEBHOOK_SECRET, MANAGER_TOKEN, PORTAL_SECRET = "whsec_bench", "tok-bench", "portal-bench"
 AUTH = {"Authorization": f"Bearer {MANAGER_TOKEN}"}
 NOOP_QUEUE = "bench-noop"
+Result = TypeVar("Result")
 
 
 def free_port() -> int:
@@ -150,3 +157,29 @@ class LocalStack:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def measure_on_stack(
+    prefix: str,
+    measure: Callable[[LocalStack], Coroutine[Any, Any, Result]],
+    others: tuple[str, ...] = ("worker", "api", "noop"),
+) -> Result:
+    """Bring a fresh stack up in a temporary directory, run ``measure`` on it, take it all down."""
+    stack = LocalStack(Path(tempfile.mkdtemp(prefix=prefix)))
+    try:
+        stack.up(others)
+        return asyncio.run(measure(stack))
+    finally:
+        stack.down()
+        shutil.rmtree(stack.workdir, ignore_errors=True)
+
+
+def write_result(result: dict[str, Any], output: Path, script: str) -> None:
+    """Save ``result`` as JSON with the command that produced it and when it finished."""
+    result |= {
+        "command": " ".join([script, *sys.argv[1:]]),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {output}")

@@ -20,9 +20,7 @@ import io
 import json
 import os
 import pstats
-import shutil
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -33,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
 from load import Signups, percentile
-from local_stack import ROOT, LocalStack
+from local_stack import ROOT, LocalStack, measure_on_stack
 from scale import settle
 
 from partnerflow.api.main import create_app
@@ -135,13 +133,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=30)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "profile_signup.json")
     args = parser.parse_args()
-    stack = LocalStack(Path(tempfile.mkdtemp(prefix="partnerflow-profile-")))
-    try:
-        stack.up()
-        result = asyncio.run(measure(stack, args))
-    finally:
-        stack.down()
-        shutil.rmtree(stack.workdir, ignore_errors=True)
+    result = measure_on_stack("partnerflow-profile-", lambda stack: measure(stack, args))
     for name, row in result["phases"].items():
         print(
             f"{name:<52} n={row['n']:<5} mean={row['mean_ms']:>8} "
