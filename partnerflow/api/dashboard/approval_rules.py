@@ -12,12 +12,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
 from partnerflow.api.bounds import ProgramId
 from partnerflow.api.dashboard import auth, forms
 from partnerflow.api.dashboard.rule_form import LABELS, RuleForm, field_errors
 from partnerflow.api.dashboard.views import render
 from partnerflow.api.deps import EngineDep, SettingsDep
+from partnerflow.config import Settings
 from partnerflow.domain.approval_rules import ApprovalRule, ApprovalRules
 from partnerflow.services import approval_rules as service
 
@@ -68,9 +70,8 @@ async def edit_page(
     settings: SettingsDep,
 ) -> Response:
     """One rule's form, filled in."""
-    rules = (await run_in_threadpool(service.rules_of, engine, program)).rules
     try:
-        rule = rules[service.find(rules, name)]
+        rule = await _rule(engine, program, name)
     except service.UnknownRule as exc:
         return forms.redirect(settings, _here(program), "error", str(exc))
     return _edit(request, session, program, rule.name, RuleForm.from_rule(rule), {})
@@ -126,13 +127,7 @@ async def delete_page(
     settings: SettingsDep,
 ) -> Response:
     """The confirmation step: what deleting the rule changes, and an "I understand" box."""
-    rules = (await run_in_threadpool(service.rules_of, engine, program)).rules
-    try:
-        rule = rules[service.find(rules, name)]
-    except service.UnknownRule as exc:
-        return forms.redirect(settings, _here(program), "error", str(exc))
-    return render(request, "approval_rule_delete", session, active="programs", program=program, rule=rule,
-                  what=_what(rule), error=None)  # fmt: skip
+    return await _delete_step(request, session, engine, settings, program, name, None)
 
 
 @router.post("/programs/{program}/approval-rules/{name}/delete")
@@ -142,14 +137,8 @@ async def delete_rule(
 ) -> Response:  # fmt: skip
     """Delete the rule once the box is ticked; applications it would have decided wait for the next match."""
     if not forms.confirmed(confirm):
-        rules = (await run_in_threadpool(service.rules_of, engine, program)).rules
-        try:
-            rule = rules[service.find(rules, name)]
-        except service.UnknownRule as exc:
-            return forms.redirect(settings, _here(program), "error", str(exc))
         error = "Tick the box to confirm: the rule is deleted for good."
-        return render(request, "approval_rule_delete", session, active="programs", status_code=422,
-                      program=program, rule=rule, what=_what(rule), error=error)  # fmt: skip
+        return await _delete_step(request, session, engine, settings, program, name, error)
     try:
         await run_in_threadpool(
             service.change_rules, engine, program, settings.default_landing_url, service.delete(name)
@@ -157,6 +146,26 @@ async def delete_rule(
     except service.UnknownRule as exc:
         return forms.redirect(settings, _here(program), "error", f"Nothing deleted: {exc}")
     return forms.redirect(settings, _here(program), "success", f"Deleted rule “{name}”.")
+
+
+async def _rule(engine: Engine, program: str, name: str) -> ApprovalRule:
+    """The program's rule called ``name``; ``service.UnknownRule`` if there is none."""
+    rules = (await run_in_threadpool(service.rules_of, engine, program)).rules
+    return rules[service.find(rules, name)]
+
+
+async def _delete_step(
+    request: Request, session: auth.DashboardSession, engine: Engine, settings: Settings, program: str,
+    name: str, error: str | None,
+) -> Response:  # fmt: skip
+    """The confirmation page (422 with ``error`` when the box was not ticked), or back to the list."""
+    try:
+        rule = await _rule(engine, program, name)
+    except service.UnknownRule as exc:
+        return forms.redirect(settings, _here(program), "error", str(exc))
+    return render(request, "approval_rule_delete", session, active="programs",
+                  status_code=200 if error is None else 422, program=program, rule=rule,
+                  what=_what(rule), error=error)  # fmt: skip
 
 
 def _what(rule: ApprovalRule) -> str:
