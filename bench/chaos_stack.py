@@ -16,7 +16,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +23,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from fakes.providers import FakeSendGrid, FakeSlack  # noqa: E402
 from fakes.server import RecordedRequest, Reply  # noqa: E402
+from local_stack import wait_healthy  # noqa: E402
 
 from partnerflow.config import bundled_binary  # noqa: E402
 from partnerflow.store.db import make_engine, upgrade  # noqa: E402
@@ -173,16 +173,7 @@ class Stack:
         for n in range(self.api_count):
             self.start(f"api{n}")
         for url in self.api_urls:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"API at {url} did not become healthy; see {self.workdir}")
-                time.sleep(0.3)
+            wait_healthy(url, self.workdir)
 
     @property
     def api_urls(self) -> list[str]:

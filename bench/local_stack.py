@@ -56,6 +56,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def wait_healthy(api_url: str, workdir: Path, seconds: float = 90) -> None:
+    """Until the API at ``api_url`` answers ``/healthz`` with 200 (its logs are in ``workdir``)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{api_url}/healthz", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"API at {api_url} did not become healthy; see {workdir}")
+        time.sleep(0.3)
+
+
 @dataclass
 class LocalStack:
     workdir: Path
@@ -130,16 +144,7 @@ class LocalStack:
                 time.sleep(0.2)
         for name in others:
             self.start(name)
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{self.api_url}/healthz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"API did not become healthy; see {self.workdir}")
-            time.sleep(0.3)
+        wait_healthy(self.api_url, self.workdir)
 
     def count(self, sql: str, *params: object) -> int:
         """One number from the partnerflow database (read-only)."""
