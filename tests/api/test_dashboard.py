@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 from conftest import make_settings
 from helpers import eventually, eventually_async
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-from service import ALICE, Service, running_service
+from service import ALICE, Service
 from starlette.responses import Response
-from temporalio.testing import WorkflowEnvironment
 
-from partnerflow.api.dashboard import auth, charts, router
+from partnerflow.api.dashboard import auth, charts
 from partnerflow.store import outbox
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import Application, OutboxMessage, Partner, PerformanceEvent
@@ -25,12 +22,6 @@ from partnerflow.store.models import Application, OutboxMessage, Partner, Perfor
 CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 PAGES = ["/dashboard", "/dashboard/applications", "/dashboard/programs", "/dashboard/programs/default",
          "/dashboard/outbox", "/dashboard?stage=active"]  # fmt: skip
-
-
-@pytest.fixture
-async def service(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Service]:
-    async with running_service(dev_env, tmp_path, routers=[router]) as running:
-        yield running
 
 
 def _client(service: Service) -> httpx.AsyncClient:

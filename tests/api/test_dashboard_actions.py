@@ -5,31 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from dashboard_client import Browser, signed_in
+from dashboard_client import Browser
 from helpers import eventually, eventually_async, messages, offset_ids
-from service import ALICE, Service, running_service
-from temporalio.testing import WorkflowEnvironment
-
-from partnerflow.api.dashboard import router
-
-
-@pytest.fixture
-async def service(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Service]:
-    async with running_service(dev_env, tmp_path, routers=[router]) as running:
-        yield running
-
-
-@pytest.fixture
-async def alice(service: Service) -> AsyncIterator[Browser]:
-    async with signed_in(service.http.base_url) as browser:
-        yield browser
+from service import ALICE, Service
 
 
 async def live(service: Service, pid: str) -> dict[str, Any]:

@@ -5,33 +5,16 @@ deciding real signups."""
 from __future__ import annotations
 
 import html
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from dashboard_client import Browser, signed_in
+from dashboard_client import Browser
 from helpers import eventually_async
-from service import ALICE, Service, running_service
-from temporalio.testing import WorkflowEnvironment
-
-from partnerflow.api.dashboard import router
+from service import ALICE, Service
 
 PAGE = "/dashboard/programs/acme/approval-rules"
 EMPTY = {"name": "", "then": "approve", "email_domain_in": "", "email_domain_not_in": "", "country_in": "",
          "country_not_in": "", "disposable_email": "", "reason": "", "delay": ""}  # fmt: skip
-
-
-@pytest.fixture
-async def service(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Service]:
-    async with running_service(dev_env, tmp_path, routers=[router]) as running:
-        yield running
-
-
-@pytest.fixture
-async def alice(service: Service) -> AsyncIterator[Browser]:
-    async with signed_in(service.http.base_url) as browser:
-        yield browser
 
 
 async def api_rules(service: Service, program: str = "acme") -> list[dict[str, Any]]:

@@ -5,33 +5,18 @@ turning away the signups the webhook receives."""
 from __future__ import annotations
 
 import html
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from dashboard_client import Browser, signed_in
+from dashboard_client import Browser
 from helpers import eventually, eventually_async, messages
-from service import ALICE, Service, running_service
+from service import ALICE, Service
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from partnerflow.api.dashboard import router
 from partnerflow.domain.lifecycle import workflow_id_for
 
 PAGE = "/dashboard/programs/default/bans"
-
-
-@pytest.fixture
-async def service(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Service]:
-    async with running_service(dev_env, tmp_path, routers=[router]) as running:
-        yield running
-
-
-@pytest.fixture
-async def alice(service: Service) -> AsyncIterator[Browser]:
-    async with signed_in(service.http.base_url) as browser:
-        yield browser
 
 
 async def api_bans(service: Service) -> list[tuple[str, str, str, int]]:

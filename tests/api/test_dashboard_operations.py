@@ -5,37 +5,21 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from dashboard_client import Browser, signed_in
 from fakes.subscriber import FakeSubscriber
 from helpers import eventually, eventually_async, messages
-from service import ALICE, Service, running_service
+from service import ALICE, Service
 from sqlmodel import select
-from temporalio.testing import WorkflowEnvironment
 
-from partnerflow.api.dashboard import router
 from partnerflow.rendering.tokens import make_portal_token
 from partnerflow.store.db import session_scope
 from partnerflow.store.models import MigrationRun, StagedUpload, Webinar
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
-
-
-@pytest.fixture
-async def service(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Service]:
-    async with running_service(dev_env, tmp_path, routers=[router]) as running:
-        yield running
-
-
-@pytest.fixture
-async def alice(service: Service) -> AsyncIterator[Browser]:
-    async with signed_in(service.http.base_url) as browser:
-        yield browser
 
 
 def runs(service: Service) -> list[MigrationRun]:
